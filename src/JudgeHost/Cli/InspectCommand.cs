@@ -1,0 +1,136 @@
+using System.CommandLine;
+using System.Text.Json;
+using JudgeHost.Abstractions;
+using JudgeHost.Backbone;
+using JudgeHost.Hosting;
+using JudgeHost.Plugins;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using TorchSharp;
+
+namespace JudgeHost.Cli;
+
+/// <summary><c>judgehost inspect …</c>: commands that show what the host and its plugins compute.</summary>
+public static class InspectCommand
+{
+    private static readonly Option<string> Modality = new("--modality") { Description = "Modality name, e.g. image.", Required = true };
+    private static readonly Option<string?> MediaPath = new("--path") { Description = "Media file." };
+    private static readonly Option<string?> Value = new("--value") { Description = "Inline media value (e.g. a SMILES string or a CSV series)." };
+    private static readonly Option<string[]> Attributes = new("--attr") { Description = "Per-item setting key=value (repeatable).", AllowMultipleArgumentsPerToken = false };
+    private static readonly Option<string?> Model = new("--model") { Description = "Hugging Face model directory whose weights and hidden size the encoder uses." };
+    private static readonly Option<int> Hidden = new("--hidden") { Description = "Hidden size when no --model is given.", DefaultValueFactory = _ => 64 };
+    private static readonly Option<string?> Out = new("--out") { Description = "Write the embeddings as a float32 tensor 'embeddings' to this .safetensors file." };
+
+    public static Command Build()
+    {
+        var encode = new Command("encode", "Run a modality plugin's encoder on one item and print the embedding shape and position layout.");
+        foreach (var o in new Option[] { Modality, MediaPath, Value, Attributes, Model, Hidden, Out })
+        {
+            encode.Options.Add(o);
+        }
+
+        encode.SetAction((parse, ct) =>
+        {
+            using var app = JudgeHostApp.Create(GlobalOptions.ToSettings(parse), parse.InvocationConfiguration.Error);
+            var item = ToItem(parse);
+            using var scope = torch.NewDisposeScope();
+            var report = Encode(app, item, parse.GetValue(Model), parse.GetValue(Hidden), parse.GetValue(Out), ct);
+            parse.InvocationConfiguration.Output.WriteLine(report);
+            return Task.FromResult(CliApp.Ok);
+        });
+
+        var inspect = new Command("inspect", "Show what the host and its plugins compute.");
+        inspect.Subcommands.Add(encode);
+        return inspect;
+    }
+
+    private static MediaItem ToItem(ParseResult parse)
+    {
+        string? path = parse.GetValue(MediaPath);
+        string? value = parse.GetValue(Value);
+        if ((path is null) == (value is null))
+        {
+            throw new JudgeHostException("Give exactly one of --path and --value.");
+        }
+
+        var attributes = new Dictionary<string, string>();
+        foreach (string kv in parse.GetValue(Attributes) ?? [])
+        {
+            int eq = kv.IndexOf('=', StringComparison.Ordinal);
+            if (eq <= 0)
+            {
+                throw new JudgeHostException($"--attr '{kv}' is not key=value.");
+            }
+
+            attributes[kv[..eq]] = kv[(eq + 1)..];
+        }
+
+        return new MediaItem(parse.GetValue(Modality)!, path, value, attributes);
+    }
+
+    private static string Encode(JudgeHostApp app, MediaItem item, string? modelDir, int hidden, string? outPath, CancellationToken ct)
+    {
+        var resolver = new EncoderResolver(app.Services.GetServices<IModalityEncoderFactory>(), app.Catalog);
+        CheckpointFiles? files = null;
+        try
+        {
+            JsonElement config;
+            string family;
+            if (modelDir is not null)
+            {
+                config = ModelConfigFile.Read(modelDir);
+                family = ModelConfigFile.ModelType(config, modelDir);
+                hidden = ModelConfigFile.HiddenSize(config, modelDir);
+                files = CheckpointFiles.Open(modelDir);
+            }
+            else
+            {
+                config = JsonDocument.Parse("{}").RootElement.Clone();
+                family = "none";
+            }
+
+            var factory = resolver.Resolve(item.Modality, family);
+            var context = new EncoderContext
+            {
+                Family = family,
+                Config = config,
+                HiddenSize = hidden,
+                Device = torch.CPU,
+                DType = torch.ScalarType.Float32,
+                Weights = files?.WithPrefix(factory.WeightPrefix) ?? new EmptyWeightSource("no --model was given"),
+                ModelDirectory = modelDir ?? "",
+                Logger = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger(factory.GetType().FullName ?? "plugin"),
+            };
+            using var encoder = factory.Create(context);
+            using var encoded = encoder.Encode(item, ct);
+            if (encoded.Embeddings.shape[1] != hidden)
+            {
+                throw new PluginLoadException($"The {item.Modality} encoder returned {encoded.Embeddings.shape[1]} columns; the model's hidden size is {hidden}. The plugin is broken.");
+            }
+
+            if (outPath is not null)
+            {
+                SafeTensorsWriter.Write(outPath, [new("embeddings", encoded.Embeddings.to(torch.ScalarType.Float32))]);
+            }
+
+            return JsonSerializer.Serialize(new
+            {
+                modality = item.Modality,
+                item = item.Describe(),
+                tokens = encoded.TokenCount,
+                hidden = encoded.Embeddings.shape[1],
+                layout = encoded.Layout switch
+                {
+                    PositionLayout.Grid g => (object)new { kind = "grid", t = g.Temporal, h = g.Height, w = g.Width, seconds_per_step = g.SecondsPerTemporalStep },
+                    PositionLayout.Sequence s => new { kind = "sequence", length = s.Length },
+                    _ => new { kind = "unknown" },
+                },
+                mean = encoded.Embeddings.to(torch.ScalarType.Float64).mean().item<double>(),
+            });
+        }
+        finally
+        {
+            files?.Dispose();
+        }
+    }
+}

@@ -1,0 +1,3 @@
+using JudgeHost.Cli;
+
+return await CliApp.InvokeAsync(args, Console.Out, Console.Error);

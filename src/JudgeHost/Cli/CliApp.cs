@@ -24,6 +24,8 @@ public static class CliApp
         root.Subcommands.Add(PluginsCommand.Build());
         root.Subcommands.Add(InfoCommand.Build());
         root.Subcommands.Add(InspectCommand.Build());
+        root.Subcommands.Add(ModelCommands.BuildGenerate());
+        root.Subcommands.Add(ModelCommands.BuildTools());
         return root;
     }
 

@@ -41,6 +41,7 @@ public static class InspectCommand
 
         var inspect = new Command("inspect", "Show what the host and its plugins compute.");
         inspect.Subcommands.Add(encode);
+        inspect.Subcommands.Add(ModelCommands.BuildLogits());
         return inspect;
     }
 

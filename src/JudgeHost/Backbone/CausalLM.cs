@@ -1,0 +1,338 @@
+using JudgeHost.Abstractions;
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+using F = TorchSharp.torch.nn.functional;
+
+namespace JudgeHost.Backbone;
+
+// Mirrors transformers Qwen2ForCausalLM and LlamaForCausalLM. The two share one graph (pre-norm RMSNorm, GQA,
+// rotate-half RoPE, SwiGLU); config.json decides the differences that are data, not code: q/k/v (and o) biases,
+// RoPE scaling (llama3 / linear), tied head. Module and parameter fields are the safetensors keys.
+// Read top to bottom: norm, projection, rotary, attention, MLP, layer, model, LM head, loading.
+
+/// <summary>Mirrors transformers Qwen2RMSNorm / LlamaRMSNorm: fp32 statistics, cast back, then weight.</summary>
+public sealed class RMSNorm : nn.Module<Tensor, Tensor>
+{
+    private readonly Parameter weight;
+    private readonly double _eps;
+
+    public RMSNorm(long size, double eps, ScalarType dtype) : base(nameof(RMSNorm))
+    {
+        weight = new Parameter(empty(size, dtype), requires_grad: false);
+        _eps = eps;
+        RegisterComponents();
+    }
+
+    public override Tensor forward(Tensor hiddenStates)
+    {
+        var inputDtype = hiddenStates.dtype;
+        var x = hiddenStates.to(ScalarType.Float32);
+        var variance = x.pow(2).mean([-1], keepdim: true);
+        x = x * rsqrt(variance + _eps);
+        return weight * x.to(inputDtype);
+    }
+}
+
+/// <summary>A linear layer whose weights come from the checkpoint (no random init): y = x Wᵀ + b.</summary>
+public sealed class Proj : nn.Module<Tensor, Tensor>
+{
+    private readonly Parameter weight;
+    private readonly Parameter? bias;
+
+    public Proj(long inFeatures, long outFeatures, bool hasBias, ScalarType dtype) : base(nameof(Proj))
+    {
+        weight = new Parameter(empty(outFeatures, inFeatures, dtype), requires_grad: false);
+        bias = hasBias ? new Parameter(empty(outFeatures, dtype), requires_grad: false) : null;
+        RegisterComponents();
+    }
+
+    public Tensor Weight => weight;
+
+    public override Tensor forward(Tensor x) => F.linear(x, weight, bias);
+}
+
+/// <summary>Mirrors transformers Qwen2RotaryEmbedding / LlamaRotaryEmbedding (default, linear and llama3 inv_freq).</summary>
+public sealed class RotaryEmbedding : IDisposable
+{
+    private readonly Tensor _invFreq;   // [d/2] float32
+
+    public RotaryEmbedding(DecoderConfig config, Device device)
+    {
+        using var scope = NewDisposeScope();
+        int dim = config.HeadDim;
+        var exponent = arange(0, dim, 2, ScalarType.Int64).to(ScalarType.Float32) / dim;      // [d/2]
+        var invFreq = full_like(exponent, config.RopeTheta).pow(exponent).reciprocal();        // 1 / theta^(2j/d), fp32
+        if (config.RopeScaling is { } rs)
+        {
+            invFreq = rs.Kind switch
+            {
+                "llama3" => Llama3InvFreq(invFreq, rs),
+                "linear" => invFreq / rs.Factor,
+                _ => invFreq,
+            };
+        }
+
+        _invFreq = invFreq.to(device).DetachFromDisposeScope();
+    }
+
+    /// <summary>cos and sin <c>[B, S, d]</c> for 1-D positions <c>[B, S]</c>, computed in fp32 then cast to <paramref name="dtype"/>.</summary>
+    public (Tensor Cos, Tensor Sin) Compute(Tensor positionIds, ScalarType dtype)
+    {
+        var freqs = positionIds.to(ScalarType.Float32).unsqueeze(-1) * _invFreq;             // [B, S, d/2]
+        var emb = cat([freqs, freqs], -1);                                                     // [B, S, d]
+        return (emb.cos().to(dtype), emb.sin().to(dtype));
+    }
+
+    public void Dispose() => _invFreq.Dispose();
+
+    // transformers modeling_rope_utils._compute_llama3_parameters, same evaluation order.
+    private static Tensor Llama3InvFreq(Tensor invFreq, RopeScaling rs)
+    {
+        double lowFreqWavelen = rs.OriginalMaxPositionEmbeddings / rs.LowFreqFactor;
+        double highFreqWavelen = rs.OriginalMaxPositionEmbeddings / rs.HighFreqFactor;
+        var wavelen = invFreq.reciprocal() * (2 * Math.PI);                                   // python: 2*pi / inv_freq
+        var invFreqLlama = where(wavelen > lowFreqWavelen, invFreq / rs.Factor, invFreq);
+        var smoothFactor = ((wavelen.reciprocal() * rs.OriginalMaxPositionEmbeddings) - rs.LowFreqFactor) / (rs.HighFreqFactor - rs.LowFreqFactor);
+        var smoothed = ((1 - smoothFactor) * invFreqLlama / rs.Factor) + (smoothFactor * invFreqLlama);
+        var isMedium = (wavelen < highFreqWavelen).logical_not().logical_and((wavelen > lowFreqWavelen).logical_not());
+        return where(isMedium, smoothed, invFreqLlama);
+    }
+}
+
+/// <summary>Mirrors transformers Qwen2Attention / LlamaAttention (SDPA, GQA by repeat_interleave, cached post-RoPE keys).</summary>
+public sealed class Attention : nn.Module
+{
+    private readonly Proj q_proj;
+    private readonly Proj k_proj;
+    private readonly Proj v_proj;
+    private readonly Proj o_proj;
+    private readonly int _heads;
+    private readonly int _kvHeads;
+    private readonly int _headDim;
+    private readonly int _layer;
+
+    public Attention(DecoderConfig c, int layer, ScalarType dtype) : base(nameof(Attention))
+    {
+        _heads = c.NumAttentionHeads;
+        _kvHeads = c.KeyValueHeads;
+        _headDim = c.HeadDim;
+        _layer = layer;
+        q_proj = new Proj(c.HiddenSize, _heads * _headDim, c.QkvBias, dtype);
+        k_proj = new Proj(c.HiddenSize, _kvHeads * _headDim, c.QkvBias, dtype);
+        v_proj = new Proj(c.HiddenSize, _kvHeads * _headDim, c.QkvBias, dtype);
+        o_proj = new Proj(_heads * _headDim, c.HiddenSize, c.OutputBias, dtype);
+        RegisterComponents();
+    }
+
+    public Tensor forward(Tensor hiddenStates, Tensor cos, Tensor sin, Tensor mask, KvCache cache)
+    {
+        long b = hiddenStates.shape[0], s = hiddenStates.shape[1];
+        var q = q_proj.forward(hiddenStates).view(b, s, _heads, _headDim).transpose(1, 2);      // [B, H, S, d]
+        var k = k_proj.forward(hiddenStates).view(b, s, _kvHeads, _headDim).transpose(1, 2);    // [B, Hkv, S, d]
+        var v = v_proj.forward(hiddenStates).view(b, s, _kvHeads, _headDim).transpose(1, 2);    // [B, Hkv, S, d]
+        var c = cos.unsqueeze(1);                                                                 // [B, 1, S, d]
+        var sn = sin.unsqueeze(1);
+        q = (q * c) + (RotateHalf(q) * sn);
+        k = (k * c) + (RotateHalf(k) * sn);
+        var (keys, values) = cache.Update(_layer, k, v);                                          // [B, Hkv, L, d]
+        int groups = _heads / _kvHeads;
+        if (groups > 1)
+        {
+            keys = keys.repeat_interleave(groups, 1);                                             // [B, H, L, d]
+            values = values.repeat_interleave(groups, 1);
+        }
+
+        var attn = F.scaled_dot_product_attention(q, keys, values, mask);                         // [B, H, S, d]
+        attn = attn.transpose(1, 2).reshape(b, s, _heads * _headDim);                            // [B, S, H*d]
+        return o_proj.forward(attn);
+    }
+
+    private static Tensor RotateHalf(Tensor x)
+    {
+        long half = x.shape[^1] / 2;
+        return cat([-x.narrow(-1, half, half), x.narrow(-1, 0, half)], -1);
+    }
+}
+
+/// <summary>Mirrors transformers Qwen2MLP / LlamaMLP: down(silu(gate(x)) * up(x)).</summary>
+public sealed class Mlp : nn.Module<Tensor, Tensor>
+{
+    private readonly Proj gate_proj;
+    private readonly Proj up_proj;
+    private readonly Proj down_proj;
+
+    public Mlp(DecoderConfig c, ScalarType dtype) : base(nameof(Mlp))
+    {
+        gate_proj = new Proj(c.HiddenSize, c.IntermediateSize, c.MlpBias, dtype);
+        up_proj = new Proj(c.HiddenSize, c.IntermediateSize, c.MlpBias, dtype);
+        down_proj = new Proj(c.IntermediateSize, c.HiddenSize, c.MlpBias, dtype);
+        RegisterComponents();
+    }
+
+    public override Tensor forward(Tensor x) => down_proj.forward(F.silu(gate_proj.forward(x)) * up_proj.forward(x));
+}
+
+/// <summary>Mirrors transformers Qwen2DecoderLayer / LlamaDecoderLayer.</summary>
+public sealed class DecoderLayer : nn.Module
+{
+    private readonly Attention self_attn;
+    private readonly Mlp mlp;
+    private readonly RMSNorm input_layernorm;
+    private readonly RMSNorm post_attention_layernorm;
+
+    public DecoderLayer(DecoderConfig c, int layer, ScalarType dtype) : base(nameof(DecoderLayer))
+    {
+        self_attn = new Attention(c, layer, dtype);
+        mlp = new Mlp(c, dtype);
+        input_layernorm = new RMSNorm(c.HiddenSize, c.RmsNormEps, dtype);
+        post_attention_layernorm = new RMSNorm(c.HiddenSize, c.RmsNormEps, dtype);
+        RegisterComponents();
+    }
+
+    public Tensor forward(Tensor hiddenStates, Tensor cos, Tensor sin, Tensor mask, KvCache cache)
+    {
+        using var scope = NewDisposeScope();
+        var h = hiddenStates + self_attn.forward(input_layernorm.forward(hiddenStates), cos, sin, mask, cache);   // [B, S, D]
+        h = h + mlp.forward(post_attention_layernorm.forward(h));
+        return h.MoveToOuterDisposeScope();
+    }
+}
+
+/// <summary>An embedding matrix filled from the checkpoint (no random init); rows are gathered with index_select.</summary>
+public sealed class EmbeddingTable : nn.Module
+{
+    private readonly Parameter weight;
+
+    public EmbeddingTable(long rows, long size, ScalarType dtype) : base(nameof(EmbeddingTable))
+    {
+        weight = new Parameter(empty(rows, size, dtype), requires_grad: false);
+        RegisterComponents();
+    }
+
+    public Tensor Weight => weight;
+}
+
+/// <summary>Mirrors transformers Qwen2Model / LlamaModel (the <c>model.</c> prefix).</summary>
+public sealed class DecoderModel : nn.Module
+{
+    private readonly EmbeddingTable embed_tokens;
+    private readonly ModuleList<DecoderLayer> layers;
+    private readonly RMSNorm norm;
+
+    public DecoderModel(DecoderConfig c, ScalarType dtype) : base(nameof(DecoderModel))
+    {
+        embed_tokens = new EmbeddingTable(c.VocabSize, c.HiddenSize, dtype);
+        layers = new ModuleList<DecoderLayer>(Enumerable.Range(0, c.NumHiddenLayers).Select(i => new DecoderLayer(c, i, dtype)).ToArray());
+        norm = new RMSNorm(c.HiddenSize, c.RmsNormEps, dtype);
+        RegisterComponents();
+    }
+
+    public Tensor EmbedWeight => embed_tokens.Weight;
+
+    public Tensor forward(Tensor inputsEmbeds, Tensor cos, Tensor sin, Tensor mask, KvCache cache)
+    {
+        var h = inputsEmbeds;
+        foreach (var layer in layers)
+        {
+            h = layer.forward(h, cos, sin, mask, cache);
+        }
+
+        return norm.forward(h);
+    }
+}
+
+/// <summary>
+/// Mirrors transformers Qwen2ForCausalLM / LlamaForCausalLM: <c>model.*</c> plus <c>lm_head</c> (or the tied
+/// embedding). Inference only; every forward runs under <c>inference_mode</c>.
+/// </summary>
+public sealed class CausalLM : nn.Module
+{
+    private readonly DecoderModel model;
+    private readonly Proj? lm_head;
+    private readonly RotaryEmbedding _rotary;
+
+    public CausalLM(DecoderConfig config, ScalarType dtype) : base(nameof(CausalLM))
+    {
+        Config = config;
+        DType = dtype;
+        model = new DecoderModel(config, dtype);
+        lm_head = config.TieWordEmbeddings ? null : new Proj(config.HiddenSize, config.VocabSize, false, dtype);
+        RegisterComponents();
+        _rotary = new RotaryEmbedding(config, CPU);
+    }
+
+    public DecoderConfig Config { get; }
+
+    public ScalarType DType { get; }
+
+    public Device Device { get; private set; } = CPU;
+
+    public KvCache NewCache(int batch, int capacity) =>
+        new(Config.NumHiddenLayers, batch, Config.KeyValueHeads, Config.HeadDim, capacity, DType, Device);
+
+    /// <summary>Token embeddings <c>[B, S, D]</c> for ids <c>[B, S]</c>.</summary>
+    public Tensor Embed(Tensor inputIds)
+    {
+        var flat = model.EmbedWeight.index_select(0, inputIds.reshape(-1).to(Device));        // [B*S, D]
+        return flat.view(inputIds.shape[0], inputIds.shape[1], Config.HiddenSize);             // [B, S, D]
+    }
+
+    /// <summary>
+    /// Runs new positions through the decoder, appending them to <paramref name="cache"/>. <paramref name="valid"/>
+    /// marks real tokens (false = padding, never attended to by other tokens). Returns logits <c>[B, S, V]</c>, or
+    /// <c>[B, 1, V]</c> for the last position only when <paramref name="lastOnly"/>, in the model dtype.
+    /// </summary>
+    public Tensor Forward(Tensor inputsEmbeds, Tensor positionIds, Tensor valid, KvCache cache, bool lastOnly = false)
+    {
+        using var inference = inference_mode();
+        using var scope = NewDisposeScope();
+        int steps = (int)inputsEmbeds.shape[1];
+        int start = cache.Length;
+        cache.Reserve(steps, valid.to(Device));
+        var mask = AttentionMask(cache.ValidSlots(start + steps), start, steps);
+        var (cos, sin) = _rotary.Compute(positionIds.to(Device), DType);
+        var hidden = model.forward(inputsEmbeds.to(DType).to(Device), cos, sin, mask, cache);  // [B, S, D]
+        cache.Commit(steps);
+        if (lastOnly)
+        {
+            hidden = hidden.narrow(1, steps - 1, 1);
+        }
+
+        var logits = lm_head is null ? F.linear(hidden, model.EmbedWeight) : lm_head.forward(hidden);
+        return logits.MoveToOuterDisposeScope();
+    }
+
+    /// <summary>Moves weights and RoPE tables to <paramref name="device"/>.</summary>
+    public CausalLM MoveTo(Device device)
+    {
+        _ = this.to(device);
+        Device = device;
+        return this;
+    }
+
+    protected override void Dispose(bool disposing)
+    {
+        if (disposing)
+        {
+            _rotary.Dispose();
+        }
+
+        base.Dispose(disposing);
+    }
+
+    // [B, 1, S, L] bool: key j visible to query i when j <= i (causal) and j is a real token; a padding query also
+    // sees itself so no row is fully masked (SDPA would return NaN that leaks through 0 * NaN in later layers).
+    private static Tensor AttentionMask(Tensor validSlots, int start, int steps)
+    {
+        var device = validSlots.device;
+        int total = start + steps;
+        var keyIdx = arange(total, device: device).unsqueeze(0);                                 // [1, L]
+        var queryIdx = arange(start, total, device: device).unsqueeze(1);                        // [S, 1]
+        var causal = keyIdx <= queryIdx;                                                         // [S, L]
+        var self = keyIdx == queryIdx;                                                           // [S, L]
+        var valid = validSlots.unsqueeze(1);                                                      // [B, 1, L]
+        var allowed = causal.unsqueeze(0).logical_and(valid).logical_or(self.unsqueeze(0));      // [B, S, L]
+        return allowed.unsqueeze(1);                                                             // [B, 1, S, L]
+    }
+}

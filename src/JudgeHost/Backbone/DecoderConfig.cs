@@ -1,0 +1,168 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using JudgeHost.Abstractions;
+
+namespace JudgeHost.Backbone;
+
+/// <summary>RoPE scaling block of <c>config.json</c> (<c>rope_scaling</c>).</summary>
+public sealed record RopeScaling
+{
+    [JsonPropertyName("rope_type")]
+    public string? RopeType { get; init; }
+
+    /// <summary>Older configs spell <c>rope_type</c> as <c>type</c>.</summary>
+    [JsonPropertyName("type")]
+    public string? Type { get; init; }
+
+    [JsonPropertyName("factor")]
+    public double Factor { get; init; } = 1.0;
+
+    [JsonPropertyName("low_freq_factor")]
+    public double LowFreqFactor { get; init; } = 1.0;
+
+    [JsonPropertyName("high_freq_factor")]
+    public double HighFreqFactor { get; init; } = 4.0;
+
+    [JsonPropertyName("original_max_position_embeddings")]
+    public int OriginalMaxPositionEmbeddings { get; init; } = 8192;
+
+    [JsonPropertyName("mrope_section")]
+    public int[]? MropeSection { get; init; }
+
+    public string Kind => RopeType ?? Type ?? "default";
+}
+
+/// <summary>
+/// The <c>config.json</c> keys a Qwen2 or Llama decoder consumes (MODEL_SPEC §1.1, §2). Property names are the
+/// config keys. Qwen2 always has q/k/v biases; Llama has them only when <c>attention_bias</c> is true.
+/// </summary>
+public sealed record DecoderConfig
+{
+    [JsonPropertyName("model_type")]
+    public string ModelType { get; init; } = "";
+
+    [JsonPropertyName("vocab_size")]
+    public int VocabSize { get; init; }
+
+    [JsonPropertyName("hidden_size")]
+    public int HiddenSize { get; init; }
+
+    [JsonPropertyName("intermediate_size")]
+    public int IntermediateSize { get; init; }
+
+    [JsonPropertyName("num_hidden_layers")]
+    public int NumHiddenLayers { get; init; }
+
+    [JsonPropertyName("num_attention_heads")]
+    public int NumAttentionHeads { get; init; }
+
+    [JsonPropertyName("num_key_value_heads")]
+    public int? NumKeyValueHeads { get; init; }
+
+    [JsonPropertyName("head_dim")]
+    public int? HeadDimOverride { get; init; }
+
+    [JsonPropertyName("hidden_act")]
+    public string HiddenAct { get; init; } = "silu";
+
+    [JsonPropertyName("rms_norm_eps")]
+    public double RmsNormEps { get; init; } = 1e-6;
+
+    [JsonPropertyName("rope_theta")]
+    public double RopeTheta { get; init; } = 10000.0;
+
+    [JsonPropertyName("rope_scaling")]
+    public RopeScaling? RopeScaling { get; init; }
+
+    [JsonPropertyName("max_position_embeddings")]
+    public int MaxPositionEmbeddings { get; init; } = 32768;
+
+    [JsonPropertyName("tie_word_embeddings")]
+    public bool TieWordEmbeddings { get; init; }
+
+    [JsonPropertyName("attention_bias")]
+    public bool AttentionBias { get; init; }
+
+    [JsonPropertyName("mlp_bias")]
+    public bool MlpBias { get; init; }
+
+    [JsonPropertyName("use_sliding_window")]
+    public bool UseSlidingWindow { get; init; }
+
+    [JsonPropertyName("bos_token_id")]
+    public JsonElement? BosTokenId { get; init; }
+
+    [JsonPropertyName("eos_token_id")]
+    public JsonElement? EosTokenId { get; init; }
+
+    public int KeyValueHeads => NumKeyValueHeads ?? NumAttentionHeads;
+
+    public int HeadDim => HeadDimOverride ?? (HiddenSize / NumAttentionHeads);
+
+    /// <summary>q/k/v projections carry a bias: always for Qwen2, when <c>attention_bias</c> for Llama.</summary>
+    public bool QkvBias => ModelType is "qwen2" || AttentionBias;
+
+    /// <summary>o_proj carries a bias only for Llama with <c>attention_bias</c>.</summary>
+    public bool OutputBias => ModelType is "llama" && AttentionBias;
+
+    public static readonly string[] SupportedModelTypes = ["qwen2", "llama"];
+
+    public static DecoderConfig Load(string directory)
+    {
+        var root = ModelConfigFile.Read(directory);
+        string type = ModelConfigFile.ModelType(root, directory);
+        if (!SupportedModelTypes.Contains(type))
+        {
+            throw new JudgeHostException($"config.json in '{directory}' has model_type '{type}'; the text backbone runs {string.Join(", ", SupportedModelTypes)}.");
+        }
+
+        var config = root.Deserialize<DecoderConfig>() ?? throw new CorruptCheckpointException($"config.json in '{directory}' is empty.");
+        config.Validate(directory);
+        return config;
+    }
+
+    public void Validate(string directory)
+    {
+        var problems = new List<string>();
+        if (VocabSize <= 0 || HiddenSize <= 0 || IntermediateSize <= 0 || NumHiddenLayers <= 0 || NumAttentionHeads <= 0)
+        {
+            problems.Add("vocab_size, hidden_size, intermediate_size, num_hidden_layers and num_attention_heads must be positive");
+        }
+        else if (NumAttentionHeads % KeyValueHeads != 0)
+        {
+            problems.Add($"num_attention_heads {NumAttentionHeads} is not a multiple of num_key_value_heads {KeyValueHeads}");
+        }
+        else if (HeadDim % 2 != 0)
+        {
+            problems.Add($"head_dim {HeadDim} is odd; RoPE needs an even head dimension");
+        }
+
+        if (HiddenAct != "silu")
+        {
+            problems.Add($"hidden_act '{HiddenAct}' is not supported (silu only)");
+        }
+
+        if (UseSlidingWindow)
+        {
+            problems.Add("use_sliding_window is true; sliding-window attention is not implemented (no released Qwen2.5 checkpoint uses it)");
+        }
+
+        if (RopeScaling is { } rs && rs.Kind is not ("default" or "llama3" or "linear" or "mrope"))
+        {
+            problems.Add($"rope_scaling type '{rs.Kind}' is not supported (default, linear, llama3, mrope)");
+        }
+
+        if (problems.Count > 0)
+        {
+            throw new CorruptCheckpointException($"config.json in '{directory}' cannot be run: {string.Join("; ", problems)}.");
+        }
+    }
+
+    /// <summary>End-of-sequence ids from a JSON number or array (config or generation_config).</summary>
+    public static int[] ReadIds(JsonElement? element) => element switch
+    {
+        { ValueKind: JsonValueKind.Number } e => [e.GetInt32()],
+        { ValueKind: JsonValueKind.Array } e => e.EnumerateArray().Select(x => x.GetInt32()).ToArray(),
+        _ => [],
+    };
+}

@@ -1,0 +1,119 @@
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using JudgeHost.Abstractions;
+using static TorchSharp.torch;
+
+namespace JudgeHost.Backbone;
+
+/// <summary>
+/// Writes random-weight checkpoints in the exact Hugging Face layout (config.json, generation_config.json,
+/// model.safetensors with transformers' key names) so tests and benchmarks need no download.
+/// Families: <c>qwen2</c> (q/k/v bias, tied by default) and <c>llama</c> (llama3 RoPE scaling, untied by default).
+/// </summary>
+public static class TinyCheckpoint
+{
+    public sealed record Shape(int Vocab = 256, int Hidden = 64, int Intermediate = 128, int Layers = 2, int Heads = 4, int KvHeads = 2);
+
+    /// <summary>The Qwen2-0.5B shape (for benchmarks).</summary>
+    public static Shape Qwen2HalfB { get; } = new(151936, 896, 4864, 24, 14, 2);
+
+    public static void Write(string directory, string family, Shape shape, bool? tied = null, long seed = 0, ScalarType dtype = ScalarType.Float32)
+    {
+        if (family is not ("qwen2" or "llama"))
+        {
+            throw new JudgeHostException($"Unknown tiny-checkpoint family '{family}'. Use qwen2 or llama.");
+        }
+
+        bool tie = tied ?? family == "qwen2";
+        bool llama = family == "llama";
+        Directory.CreateDirectory(directory);
+        int headDim = shape.Hidden / shape.Heads;
+        int eos = shape.Vocab - 1;
+        var config = new JsonObject
+        {
+            ["architectures"] = new JsonArray(llama ? "LlamaForCausalLM" : "Qwen2ForCausalLM"),
+            ["model_type"] = family,
+            ["vocab_size"] = shape.Vocab,
+            ["hidden_size"] = shape.Hidden,
+            ["intermediate_size"] = shape.Intermediate,
+            ["num_hidden_layers"] = shape.Layers,
+            ["num_attention_heads"] = shape.Heads,
+            ["num_key_value_heads"] = shape.KvHeads,
+            ["head_dim"] = headDim,
+            ["hidden_act"] = "silu",
+            ["max_position_embeddings"] = llama ? 131072 : 32768,
+            ["rms_norm_eps"] = llama ? 1e-5 : 1e-6,
+            ["rope_theta"] = llama ? 500000.0 : 1000000.0,
+            ["tie_word_embeddings"] = tie,
+            ["torch_dtype"] = dtype == ScalarType.BFloat16 ? "bfloat16" : "float32",
+            ["bos_token_id"] = llama ? 0 : eos,
+            ["eos_token_id"] = eos,
+            ["attention_dropout"] = 0.0,
+        };
+        if (llama)
+        {
+            config["attention_bias"] = false;
+            config["mlp_bias"] = false;
+            config["rope_scaling"] = new JsonObject
+            {
+                ["rope_type"] = "llama3", ["factor"] = 8.0, ["low_freq_factor"] = 1.0, ["high_freq_factor"] = 4.0, ["original_max_position_embeddings"] = 64,
+            };
+        }
+        else
+        {
+            config["use_sliding_window"] = false;
+            config["sliding_window"] = 32768;
+            config["max_window_layers"] = shape.Layers;
+            config["rope_scaling"] = null;
+        }
+
+        var options = new JsonSerializerOptions { WriteIndented = true };
+        File.WriteAllText(Path.Combine(directory, "config.json"), config.ToJsonString(options));
+        var generation = new JsonObject
+        {
+            ["bos_token_id"] = llama ? 0 : eos,
+            ["eos_token_id"] = llama ? new JsonArray(eos, eos - 1) : eos,
+            ["do_sample"] = false,
+        };
+        File.WriteAllText(Path.Combine(directory, "generation_config.json"), generation.ToJsonString(options));
+
+        using var scope = NewDisposeScope();
+        var gen = manual_seed(seed);
+        var tensors = new List<KeyValuePair<string, Tensor>>();
+        void Add(string name, long[] dims, double std, double mean = 0)
+        {
+            var t = (randn(dims, generator: gen) * std) + mean;
+            tensors.Add(new(name, t.to(dtype)));
+        }
+
+        Add("model.embed_tokens.weight", [shape.Vocab, shape.Hidden], 0.5);
+        for (int i = 0; i < shape.Layers; i++)
+        {
+            string p = $"model.layers.{i}.";
+            Add(p + "input_layernorm.weight", [shape.Hidden], 0.1, 1.0);
+            Add(p + "self_attn.q_proj.weight", [shape.Heads * headDim, shape.Hidden], 0.1);
+            Add(p + "self_attn.k_proj.weight", [shape.KvHeads * headDim, shape.Hidden], 0.1);
+            Add(p + "self_attn.v_proj.weight", [shape.KvHeads * headDim, shape.Hidden], 0.1);
+            if (!llama)
+            {
+                Add(p + "self_attn.q_proj.bias", [shape.Heads * headDim], 0.1);
+                Add(p + "self_attn.k_proj.bias", [shape.KvHeads * headDim], 0.1);
+                Add(p + "self_attn.v_proj.bias", [shape.KvHeads * headDim], 0.1);
+            }
+
+            Add(p + "self_attn.o_proj.weight", [shape.Hidden, shape.Heads * headDim], 0.1);
+            Add(p + "post_attention_layernorm.weight", [shape.Hidden], 0.1, 1.0);
+            Add(p + "mlp.gate_proj.weight", [shape.Intermediate, shape.Hidden], 0.1);
+            Add(p + "mlp.up_proj.weight", [shape.Intermediate, shape.Hidden], 0.1);
+            Add(p + "mlp.down_proj.weight", [shape.Hidden, shape.Intermediate], 0.1);
+        }
+
+        Add("model.norm.weight", [shape.Hidden], 0.1, 1.0);
+        if (!tie)
+        {
+            Add("lm_head.weight", [shape.Vocab, shape.Hidden], 0.1);
+        }
+
+        SafeTensorsWriter.Write(Path.Combine(directory, "model.safetensors"), tensors, new Dictionary<string, string> { ["format"] = "pt" });
+    }
+}

@@ -1,0 +1,154 @@
+using System.CommandLine;
+using System.Text.Json;
+using JudgeHost.Abstractions;
+using JudgeHost.Backbone;
+using JudgeHost.Hosting;
+using Microsoft.Extensions.Configuration;
+using TorchSharp;
+
+namespace JudgeHost.Cli;
+
+/// <summary><c>inspect logits</c>, <c>generate</c> and <c>tools make-tiny</c>: run a text checkpoint.</summary>
+public static class ModelCommands
+{
+    private static readonly Option<string> Model = new("--model") { Description = "Hugging Face model directory.", Required = true };
+    private static readonly Option<string?> Ids = new("--ids") { Description = "Comma-separated token ids." };
+    private static readonly Option<string?> Out = new("--out") { Description = "Output .safetensors file.", };
+    private static readonly Option<string?> DTypeOption = new("--dtype") { Description = "float32 or bfloat16." };
+    private static readonly Option<int> MaxNewTokens = new("--max-new-tokens") { Description = "Tokens to generate.", DefaultValueFactory = _ => 64 };
+    private static readonly Option<float> Temperature = new("--temperature") { Description = "0 = greedy.", DefaultValueFactory = _ => 0f };
+    private static readonly Option<float> TopP = new("--top-p") { Description = "Nucleus sampling mass.", DefaultValueFactory = _ => 1f };
+    private static readonly Option<int> TopK = new("--top-k") { Description = "Top-k sampling (0 = off).", DefaultValueFactory = _ => 0 };
+    private static readonly Option<long?> Seed = new("--seed") { Description = "Sampling seed." };
+    private static readonly Option<bool> IgnoreEos = new("--ignore-eos") { Description = "Do not stop at the eos ids." };
+
+    public static Command BuildLogits()
+    {
+        var logits = new Command("logits", "Write float32 logits [T, vocab] of every position for --ids to --out.");
+        foreach (var o in new Option[] { Model, Ids, Out, DTypeOption })
+        {
+            logits.Options.Add(o);
+        }
+
+        logits.SetAction((parse, ct) =>
+        {
+            int[] ids = ParseIds(parse.GetValue(Ids) ?? throw new JudgeHostException("Give --ids, e.g. --ids 1,2,3."));
+            string outPath = parse.GetValue(Out) ?? throw new JudgeHostException("Give --out PATH.safetensors.");
+            using var app = JudgeHostApp.Create(GlobalOptions.ToSettings(parse), parse.InvocationConfiguration.Error);
+            var (model, report) = Load(parse, app, "float32");
+            using (model)
+            {
+                CheckIds(ids, model.Config);
+                using var values = new TextGenerator(model).AllLogits(ids);
+                SafeTensorsWriter.Write(outPath, [new("logits", values)]);
+                parse.InvocationConfiguration.Output.WriteLine(JsonSerializer.Serialize(new
+                {
+                    @out = outPath, shape = values.shape, load_gb_per_s = Math.Round(report.GigabytesPerSecond, 3),
+                }));
+            }
+
+            return Task.FromResult(CliApp.Ok);
+        });
+        return logits;
+    }
+
+    public static Command BuildGenerate()
+    {
+        var generate = new Command("generate", "Generate a continuation of --ids; prints {\"ids\":[new ids],\"text\":...}.");
+        foreach (var o in new Option[] { Model, Ids, DTypeOption, MaxNewTokens, Temperature, TopP, TopK, Seed, IgnoreEos })
+        {
+            generate.Options.Add(o);
+        }
+
+        generate.SetAction((parse, ct) =>
+        {
+            int[] ids = ParseIds(parse.GetValue(Ids) ?? throw new JudgeHostException("Give --ids, e.g. --ids 1,2,3."));
+            using var app = JudgeHostApp.Create(GlobalOptions.ToSettings(parse), parse.InvocationConfiguration.Error);
+            var (model, _) = Load(parse, app, "bfloat16");
+            using (model)
+            {
+                CheckIds(ids, model.Config);
+                var sampling = new SamplingOptions(parse.GetValue(Temperature), parse.GetValue(TopP), parse.GetValue(TopK), parse.GetValue(Seed));
+                sampling.Validate();
+                int[] eos = parse.GetValue(IgnoreEos) ? [] : GenerationConfigFile.EosIds(parse.GetValue(Model)!, model.Config);
+                var result = new TextGenerator(model).Generate([ids], parse.GetValue(MaxNewTokens), sampling, eos)[0];
+                parse.InvocationConfiguration.Output.WriteLine(JsonSerializer.Serialize(new { ids = result.Tokens, finish_reason = result.FinishReason }));
+            }
+
+            return Task.FromResult(CliApp.Ok);
+        });
+        return generate;
+    }
+
+    public static Command BuildTools()
+    {
+        var family = new Option<string>("--family") { Description = "qwen2 or llama.", Required = true };
+        var outDir = new Option<string>("--out") { Description = "Directory to write.", Required = true };
+        var tied = new Option<bool?>("--tied") { Description = "Tie lm_head to the embedding (default: qwen2 yes, llama no)." };
+        var seed = new Option<long>("--seed") { Description = "Weight seed.", DefaultValueFactory = _ => 0 };
+        var size = new Option<string>("--size") { Description = "tiny (2 layers, hidden 64) or qwen2-0.5b (benchmark shape).", DefaultValueFactory = _ => "tiny" };
+        var makeTiny = new Command("make-tiny", "Write a random-weight checkpoint in the exact Hugging Face layout.");
+        foreach (var o in new Option[] { family, outDir, tied, seed, size })
+        {
+            makeTiny.Options.Add(o);
+        }
+
+        makeTiny.SetAction((parse, ct) =>
+        {
+            var shape = parse.GetValue(size) switch
+            {
+                "tiny" => new TinyCheckpoint.Shape(),
+                "qwen2-0.5b" => TinyCheckpoint.Qwen2HalfB,
+                var other => throw new JudgeHostException($"Unknown --size '{other}'. Use tiny or qwen2-0.5b."),
+            };
+            TinyCheckpoint.Write(parse.GetValue(outDir)!, parse.GetValue(family)!, shape, parse.GetValue(tied), parse.GetValue(seed));
+            parse.InvocationConfiguration.Output.WriteLine(parse.GetValue(outDir));
+            return Task.FromResult(CliApp.Ok);
+        });
+        var tools = new Command("tools", "Developer tools.");
+        tools.Subcommands.Add(makeTiny);
+        return tools;
+    }
+
+    internal static int[] ParseIds(string text)
+    {
+        try
+        {
+            return text.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
+                .Select(s => int.Parse(s, System.Globalization.CultureInfo.InvariantCulture)).ToArray() is { Length: > 0 } ids
+                ? ids
+                : throw new JudgeHostException("--ids is empty; give comma-separated token ids, e.g. --ids 1,2,3.");
+        }
+        catch (FormatException)
+        {
+            throw new JudgeHostException($"--ids '{text}' is not a comma-separated list of integers, e.g. --ids 1,2,3.");
+        }
+        catch (OverflowException)
+        {
+            throw new JudgeHostException($"--ids '{text}' holds a number out of range.");
+        }
+    }
+
+    private static void CheckIds(int[] ids, DecoderConfig config)
+    {
+        int bad = Array.FindIndex(ids, i => i < 0 || i >= config.VocabSize);
+        if (bad >= 0)
+        {
+            throw new JudgeHostException($"Token id {ids[bad]} (position {bad}) is outside the vocabulary [0, {config.VocabSize}).");
+        }
+    }
+
+    private static (CausalLM, LoadReport) Load(ParseResult parse, JudgeHostApp app, string defaultDType)
+    {
+        string dtypeName = parse.GetValue(DTypeOption) ?? defaultDType;
+        var dtype = dtypeName switch
+        {
+            "float32" or "fp32" => torch.ScalarType.Float32,
+            "bfloat16" or "bf16" => torch.ScalarType.BFloat16,
+            _ => throw new JudgeHostException($"--dtype '{dtypeName}' is not supported; use float32 or bfloat16."),
+        };
+        string deviceSpec = parse.GetValue(GlobalOptions.Device) ?? app.Configuration[$"{TorchOptions.Section}:Device"] ?? "cpu";
+        var device = TorchRuntime.ResolveDevice(deviceSpec);
+        return CheckpointLoader.Load(parse.GetValue(Model)!, dtype, device);
+    }
+}

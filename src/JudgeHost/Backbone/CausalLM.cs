@@ -56,9 +56,13 @@ public sealed class Proj : nn.Module<Tensor, Tensor>
 public sealed class RotaryEmbedding : IDisposable
 {
     private readonly Tensor _invFreq;   // [d/2] float32
+    private readonly long[]? _mropeSection;
 
     public RotaryEmbedding(DecoderConfig config, Device device)
     {
+        _mropeSection = config.RopeScaling?.MropeSection is { Length: 3 } section
+            ? [.. section.Select(x => (long)x), .. section.Select(x => (long)x)]
+            : null;
         using var scope = NewDisposeScope();
         int dim = config.HeadDim;
         var exponent = arange(0, dim, 2, ScalarType.Int64).to(ScalarType.Float32) / dim;      // [d/2]
@@ -76,12 +80,29 @@ public sealed class RotaryEmbedding : IDisposable
         _invFreq = invFreq.to(device).DetachFromDisposeScope();
     }
 
-    /// <summary>cos and sin <c>[B, S, d]</c> for 1-D positions <c>[B, S]</c>, computed in fp32 then cast to <paramref name="dtype"/>.</summary>
+    /// <summary>
+    /// cos and sin <c>[B, S, d]</c>, computed in fp32 then cast to <paramref name="dtype"/>. Positions are 1-D
+    /// <c>[B, S]</c>, or M-RoPE <c>[3, B, S]</c> (temporal, height, width streams) for a config with
+    /// <c>mrope_section</c>: frequency band i of the rotary dimension takes stream i mod 3, as transformers
+    /// apply_multimodal_rotary_pos_emb does. Three equal rows reduce exactly to 1-D RoPE.
+    /// </summary>
     public (Tensor Cos, Tensor Sin) Compute(Tensor positionIds, ScalarType dtype)
     {
-        var freqs = positionIds.to(ScalarType.Float32).unsqueeze(-1) * _invFreq;             // [B, S, d/2]
-        var emb = cat([freqs, freqs], -1);                                                     // [B, S, d]
-        return (emb.cos().to(dtype), emb.sin().to(dtype));
+        var freqs = positionIds.to(ScalarType.Float32).unsqueeze(-1) * _invFreq;             // [B, S, d/2] or [3, B, S, d/2]
+        var emb = cat([freqs, freqs], -1);                                                     // [..., d]
+        Tensor cos = emb.cos(), sin = emb.sin();
+        if (positionIds.dim() == 3)
+        {
+            if (_mropeSection is null)
+            {
+                throw new InvalidOperationException($"3-row (M-RoPE) position ids [{string.Join(", ", positionIds.shape)}] given to a model without rope_scaling.mrope_section.");
+            }
+
+            cos = cat(cos.split(_mropeSection, -1).Select((m, i) => m[i % 3]).ToArray(), -1);      // [B, S, d]
+            sin = cat(sin.split(_mropeSection, -1).Select((m, i) => m[i % 3]).ToArray(), -1);
+        }
+
+        return (cos.to(dtype), sin.to(dtype));
     }
 
     public void Dispose() => _invFreq.Dispose();

@@ -9,88 +9,81 @@ namespace JudgeHost.Backbone;
 /// <param name="FinishReason"><c>stop</c> (an eos id) or <c>length</c> (max new tokens).</param>
 public sealed record Generation(IReadOnlyList<int> Tokens, string FinishReason);
 
+/// <summary>Tokens and seconds of the last generation call.</summary>
+public sealed record GenerationTimings(int PrefillTokens, double PrefillSeconds, int DecodeTokens, double DecodeSeconds);
+
 /// <summary>A prefilled shared prefix: fork it into continuations without prefilling it again.</summary>
 public sealed class PrefixState : IDisposable
 {
-    internal PrefixState(KvCache cache, int length)
+    internal PrefixState(KvCache cache, long nextPosition, int positionRows)
     {
         Cache = cache;
-        Length = length;
+        NextPosition = nextPosition;
+        PositionRows = positionRows;
     }
+
+    /// <summary>Slots the prefix occupies.</summary>
+    public int Length => Cache.Length;
 
     internal KvCache Cache { get; }
 
-    /// <summary>Prefix tokens (positions 0..Length-1).</summary>
-    public int Length { get; }
+    internal long NextPosition { get; }
+
+    internal int PositionRows { get; }
 
     public void Dispose() => Cache.Dispose();
 }
 
 /// <summary>
 /// Generation over a <see cref="CausalLM"/>: KV cache, greedy or sampled decoding, eos stops, batches of
-/// prompts of different lengths (left padding, per-row positions), and shared prefixes forked into N rows.
+/// sequences of different lengths (left padding, per-row positions, padding masked), and shared prefixes
+/// prefilled once and forked into N rows. Inputs may mix tokens with plugin embeddings (<see cref="SequenceInput"/>).
 /// </summary>
 public sealed class TextGenerator(CausalLM model)
 {
     public CausalLM Model => model;
 
-    /// <summary>Tokens and seconds spent in the last call (prefill and decode), for throughput reports.</summary>
-    public (int PrefillTokens, double PrefillSeconds, int DecodeTokens, double DecodeSeconds) LastTimings { get; private set; }
+    public GenerationTimings LastTimings { get; private set; } = new(0, 0, 0, 0);
 
-    /// <summary>Generates a continuation for every prompt, batched; each row equals running it alone.</summary>
-    public IReadOnlyList<Generation> Generate(IReadOnlyList<IReadOnlyList<int>> prompts, int maxNewTokens, SamplingOptions sampling, IReadOnlyCollection<int> eosIds)
+    public IReadOnlyList<Generation> Generate(IReadOnlyList<IReadOnlyList<int>> prompts, int maxNewTokens, SamplingOptions sampling, IReadOnlyCollection<int> eosIds) =>
+        Generate(prompts.Select(SequenceInput.FromTokens).ToArray(), maxNewTokens, sampling, eosIds);
+
+    /// <summary>Generates a continuation for every sequence, batched; each row equals running it alone.</summary>
+    public IReadOnlyList<Generation> Generate(IReadOnlyList<SequenceInput> prompts, int maxNewTokens, SamplingOptions sampling, IReadOnlyCollection<int> eosIds)
     {
+        sampling.Validate();
         if (prompts.Count == 0)
         {
             return [];
         }
 
-        if (prompts.Any(p => p.Count == 0))
-        {
-            throw new JudgeHostException("A prompt is empty; give at least one token.");
-        }
-
-        int batch = prompts.Count;
-        int width = prompts.Max(p => p.Count);
-        var ids = new long[batch * width];
-        var valid = new bool[batch * width];
-        var positions = new long[batch * width];
-        for (int b = 0; b < batch; b++)
-        {
-            int pad = width - prompts[b].Count;
-            for (int t = 0; t < prompts[b].Count; t++)
-            {
-                ids[(b * width) + pad + t] = prompts[b][t];
-                valid[(b * width) + pad + t] = true;
-                positions[(b * width) + pad + t] = t;
-            }
-        }
-
-        using var cache = model.NewCache(batch, width + maxNewTokens);
+        using var cache = model.NewCache(prompts.Count, prompts.Max(p => p.Length) + maxNewTokens);
         var clock = Stopwatch.StartNew();
-        using var logits = Step(cache, ids, positions, valid, batch, width);
+        Tensor logits;
+        using (var scope = NewDisposeScope())
+        {
+            logits = Prefill(cache, prompts, leftPad: true, lastOnly: true).MoveToOuterDisposeScope();   // [B, 1, V]
+        }
+
         double prefill = clock.Elapsed.TotalSeconds;
-        var next = prompts.Select(p => (long)p.Count).ToArray();
-        var result = Decode(cache, logits, next, maxNewTokens, sampling, eosIds);
-        LastTimings = (prompts.Sum(p => p.Count), prefill, LastTimings.DecodeTokens, LastTimings.DecodeSeconds);
-        return result;
+        using (logits)
+        {
+            int rows = prompts.Max(p => p.PositionRows);
+            return Decode(cache, logits, prompts.Select(p => p.NextPosition).ToArray(), rows, maxNewTokens, sampling, eosIds, prompts.Sum(p => p.Length), prefill);
+        }
     }
 
-    /// <summary>Prefills a prefix once (batch of one) for later <see cref="Continue"/> calls.</summary>
-    public PrefixState Prefill(IReadOnlyList<int> prefix, int reserve = 256)
-    {
-        if (prefix.Count == 0)
-        {
-            throw new JudgeHostException("The shared prefix is empty.");
-        }
+    public PrefixState Prefill(IReadOnlyList<int> prefix, int reserve = 256) => Prefill(SequenceInput.FromTokens(prefix), reserve);
 
-        var cache = model.NewCache(1, prefix.Count + reserve);
+    /// <summary>Prefills a shared prefix once (media + instruction) for later <see cref="Continue"/> calls.</summary>
+    public PrefixState Prefill(SequenceInput prefix, int reserve = 256)
+    {
+        var cache = model.NewCache(1, prefix.Length + reserve);
         try
         {
-            var ids = prefix.Select(i => (long)i).ToArray();
-            var positions = Enumerable.Range(0, prefix.Count).Select(i => (long)i).ToArray();
-            using var _ = Step(cache, ids, positions, Enumerable.Repeat(true, prefix.Count).ToArray(), 1, prefix.Count);
-            return new PrefixState(cache, prefix.Count);
+            using var scope = NewDisposeScope();
+            _ = Prefill(cache, [prefix], leftPad: true, lastOnly: true);
+            return new PrefixState(cache, prefix.NextPosition, prefix.PositionRows);
         }
         catch
         {
@@ -100,73 +93,111 @@ public sealed class TextGenerator(CausalLM model)
     }
 
     /// <summary>
-    /// Forks the prefix into one row per continuation (each a non-empty token list appended after the prefix,
-    /// right-padded in the batch), then decodes every row. Equal to generating prefix+continuation alone.
+    /// Forks the prefix into one row per continuation (non-empty token lists appended after the prefix, right-padded
+    /// in the batch), then decodes every row. Each row equals generating prefix + continuation alone.
     /// </summary>
     public IReadOnlyList<Generation> Continue(PrefixState prefix, IReadOnlyList<IReadOnlyList<int>> continuations, int maxNewTokens, SamplingOptions sampling, IReadOnlyCollection<int> eosIds)
     {
+        sampling.Validate();
         if (continuations.Any(c => c.Count == 0))
         {
             throw new JudgeHostException("A continuation is empty; give at least one token after the prefix.");
         }
 
         int batch = continuations.Count;
-        int width = continuations.Max(c => c.Count);
-        using var cache = prefix.Cache.Select(Enumerable.Repeat(0L, batch).ToArray(), width + maxNewTokens);
-        var ids = new long[batch * width];
-        var valid = new bool[batch * width];
-        var positions = new long[batch * width];
-        var lastIndex = new long[batch];
-        for (int b = 0; b < batch; b++)
-        {
-            for (int t = 0; t < width; t++)
-            {
-                bool real = t < continuations[b].Count;
-                ids[(b * width) + t] = real ? continuations[b][t] : 0;
-                valid[(b * width) + t] = real;
-                positions[(b * width) + t] = prefix.Length + Math.Min(t, continuations[b].Count - 1);
-            }
-
-            lastIndex[b] = continuations[b].Count - 1;
-        }
-
+        using var cache = prefix.Cache.Select(Enumerable.Repeat(0L, batch).ToArray(), continuations.Max(c => c.Count) + maxNewTokens);
+        var inputs = continuations.Select(c => new SequenceInput(
+            [new SequenceSegment.Tokens(c)],
+            arange(prefix.NextPosition, prefix.NextPosition + c.Count, dtype: ScalarType.Int64))).ToArray();
         var clock = Stopwatch.StartNew();
         Tensor last;
         using (var scope = NewDisposeScope())
         {
-            var all = StepAll(cache, ids, positions, valid, batch, width);                           // [B, W, V]
-            using var index = tensor(lastIndex, device: all.device).view(batch, 1, 1).expand(batch, 1, all.shape[2]);
-            last = all.gather(1, index).MoveToOuterDisposeScope();                                   // [B, 1, V]
+            var all = Prefill(cache, inputs, leftPad: false, lastOnly: false);                            // [B, W, V]
+            var lastIndex = tensor(continuations.Select(c => (long)c.Count - 1).ToArray(), device: all.device);
+            last = all.gather(1, lastIndex.view(batch, 1, 1).expand(batch, 1, all.shape[2])).MoveToOuterDisposeScope();   // [B, 1, V]
+            foreach (var input in inputs)
+            {
+                input.PositionIds!.Dispose();
+            }
         }
 
         double prefill = clock.Elapsed.TotalSeconds;
         using (last)
         {
-            var next = continuations.Select(c => (long)(prefix.Length + c.Count)).ToArray();
-            var result = Decode(cache, last, next, maxNewTokens, sampling, eosIds);
-            LastTimings = (continuations.Sum(c => c.Count), prefill, LastTimings.DecodeTokens, LastTimings.DecodeSeconds);
-            return result;
+            var next = continuations.Select(c => prefix.NextPosition + c.Count).ToArray();
+            return Decode(cache, last, next, prefix.PositionRows, maxNewTokens, sampling, eosIds, continuations.Sum(c => c.Count), prefill);
         }
     }
 
-    /// <summary>Logits of every position of one sequence <c>[T, V]</c> in float32 (for parity checks).</summary>
-    public Tensor AllLogits(IReadOnlyList<int> ids)
+    /// <summary>Logits of every position of one sequence <c>[T, V]</c> in float32 on the CPU (for parity checks).</summary>
+    public Tensor AllLogits(IReadOnlyList<int> ids) => AllLogits(SequenceInput.FromTokens(ids));
+
+    public Tensor AllLogits(SequenceInput input)
     {
-        using var cache = model.NewCache(1, ids.Count);
-        var positions = Enumerable.Range(0, ids.Count).Select(i => (long)i).ToArray();
-        using var logits = StepAll(cache, ids.Select(i => (long)i).ToArray(), positions, Enumerable.Repeat(true, ids.Count).ToArray(), 1, ids.Count);
-        return logits.squeeze(0).to(ScalarType.Float32).cpu();
+        using var cache = model.NewCache(1, input.Length);
+        using var scope = NewDisposeScope();
+        var logits = Prefill(cache, [input], leftPad: true, lastOnly: false);                              // [1, T, V]
+        return logits.squeeze(0).to(ScalarType.Float32).cpu().MoveToOuterDisposeScope();
     }
 
-    private IReadOnlyList<Generation> Decode(KvCache cache, Tensor firstLogits, long[] nextPosition, int maxNewTokens, SamplingOptions sampling, IReadOnlyCollection<int> eosIds)
+    // Builds the padded batch ([B, W, D] embeddings, [rows, B, W] positions, [B, W] validity) and runs it.
+    private Tensor Prefill(KvCache cache, IReadOnlyList<SequenceInput> inputs, bool leftPad, bool lastOnly)
     {
-        sampling.Validate();
+        int batch = inputs.Count;
+        int width = inputs.Max(i => i.Length);
+        int rows = inputs.Max(i => i.PositionRows);
+        var embeds = zeros([batch, width, model.Config.HiddenSize], model.DType, model.Device);
+        var positions = zeros([rows, batch, width], ScalarType.Int64);
+        var valid = zeros([batch, width], ScalarType.Bool);
+        for (int b = 0; b < batch; b++)
+        {
+            var input = inputs[b];
+            int offset = leftPad ? width - input.Length : 0;
+            int at = offset;
+            foreach (var segment in input.Segments)
+            {
+                var rowEmbeds = segment switch
+                {
+                    SequenceSegment.Tokens t => model.Embed(tensor(t.Ids.Select(i => (long)i).ToArray()).unsqueeze(0)).squeeze(0),   // [n, D]
+                    SequenceSegment.Embeddings e => CheckedEmbeddings(e.Values),
+                    _ => throw new InvalidOperationException($"Unknown segment {segment.GetType().Name}."),
+                };
+                embeds[b].narrow(0, at, segment.Length).copy_(rowEmbeds);
+                at += segment.Length;
+            }
+
+            positions.select(1, b).narrow(1, offset, input.Length).copy_(input.Positions(rows));
+            valid[b].narrow(0, offset, input.Length).fill_(true);
+            if (!leftPad && input.Length < width)
+            {
+                // Right padding: give pad slots the last real position (they are masked; any finite value works).
+                positions.select(1, b).narrow(1, input.Length, width - input.Length).copy_(positions.select(1, b).narrow(1, input.Length - 1, 1).expand(rows, width - input.Length));
+            }
+        }
+
+        return model.Forward(embeds, rows == 1 ? positions.squeeze(0) : positions, valid, cache, lastOnly);
+    }
+
+    private Tensor CheckedEmbeddings(Tensor values)
+    {
+        if (values.dim() != 2 || values.shape[1] != model.Config.HiddenSize)
+        {
+            throw new InvalidOperationException($"External embeddings must be [n, {model.Config.HiddenSize}]; got [{string.Join(", ", values.shape)}].");
+        }
+
+        return values.to(model.DType, model.Device);
+    }
+
+    private IReadOnlyList<Generation> Decode(KvCache cache, Tensor firstLogits, long[] nextPosition, int rows, int maxNewTokens,
+        SamplingOptions sampling, IReadOnlyCollection<int> eosIds, int prefillTokens, double prefillSeconds)
+    {
         int batch = nextPosition.Length;
         var outputs = Enumerable.Range(0, batch).Select(_ => new List<int>()).ToArray();
         var finish = new string?[batch];
         using var generator = sampling.Temperature > 0 ? new Generator((ulong)(sampling.Seed ?? Random.Shared.NextInt64()), CPU) : null;
         var eos = eosIds.ToHashSet();
-        var logits = firstLogits.narrow(1, firstLogits.shape[1] - 1, 1).squeeze(1);                    // [B, V]
+        var logits = firstLogits.select(1, firstLogits.shape[1] - 1);                                     // [B, V]
         var clock = Stopwatch.StartNew();
         int decoded = 0;
         try
@@ -174,11 +205,6 @@ public sealed class TextGenerator(CausalLM model)
             for (int step = 0; step < maxNewTokens; step++)
             {
                 long[] tokens = Sampling.Next(logits, sampling, generator);
-                if (step > 0)
-                {
-                    logits.Dispose();
-                }
-
                 for (int b = 0; b < batch; b++)
                 {
                     if (finish[b] is not null)
@@ -187,14 +213,7 @@ public sealed class TextGenerator(CausalLM model)
                     }
 
                     outputs[b].Add((int)tokens[b]);
-                    if (eos.Contains((int)tokens[b]))
-                    {
-                        finish[b] = "stop";
-                    }
-                    else if (outputs[b].Count == maxNewTokens)
-                    {
-                        finish[b] = "length";
-                    }
+                    finish[b] = eos.Contains((int)tokens[b]) ? "stop" : outputs[b].Count == maxNewTokens ? "length" : null;
                 }
 
                 if (finish.All(f => f is not null))
@@ -202,47 +221,28 @@ public sealed class TextGenerator(CausalLM model)
                     break;
                 }
 
-                // Finished rows keep stepping (their slot is marked padding) so the batch stays rectangular.
-                var valid = finish.Select(f => f is null).ToArray();
-                var positions = nextPosition.ToArray();
+                // Finished rows keep stepping with their slot marked padding, so the batch stays rectangular.
+                using var scope = NewDisposeScope();
+                var ids = tensor(tokens).view(batch, 1);
+                var valid = tensor(finish.Select(f => f is null).ToArray()).view(batch, 1);
+                var positions = tensor(nextPosition).view(1, batch, 1).expand(rows, batch, 1);
+                var embeds = model.Embed(ids);                                                              // [B, 1, D]
+                var stepLogits = model.Forward(embeds, rows == 1 ? positions.squeeze(0) : positions, valid, cache, lastOnly: true);
+                logits.Dispose();
+                logits = stepLogits.select(1, 0).MoveToOuterDisposeScope();                                 // [B, V]
+                decoded += finish.Count(f => f is null);
                 for (int b = 0; b < batch; b++)
                 {
-                    if (finish[b] is null)
-                    {
-                        nextPosition[b]++;
-                    }
+                    nextPosition[b] += finish[b] is null ? 1 : 0;
                 }
-
-                using var stepLogits = Step(cache, tokens, positions, valid, batch, 1);                // [B, 1, V]
-                logits = stepLogits.squeeze(1).alias();
-                decoded += valid.Count(v => v);
             }
         }
         finally
         {
-            if (!ReferenceEquals(logits, firstLogits))
-            {
-                logits.Dispose();
-            }
+            logits.Dispose();
         }
 
-        LastTimings = (0, 0, decoded, clock.Elapsed.TotalSeconds);
+        LastTimings = new GenerationTimings(prefillTokens, prefillSeconds, decoded, clock.Elapsed.TotalSeconds);
         return outputs.Select((o, b) => new Generation(o, finish[b] ?? "length")).ToArray();
-    }
-
-    private Tensor Step(KvCache cache, long[] ids, long[] positions, bool[] valid, int batch, int width) =>
-        Run(cache, ids, positions, valid, batch, width, lastOnly: true);
-
-    private Tensor StepAll(KvCache cache, long[] ids, long[] positions, bool[] valid, int batch, int width) =>
-        Run(cache, ids, positions, valid, batch, width, lastOnly: false);
-
-    private Tensor Run(KvCache cache, long[] ids, long[] positions, bool[] valid, int batch, int width, bool lastOnly)
-    {
-        using var scope = NewDisposeScope();
-        var idTensor = tensor(ids).view(batch, width);
-        var embeds = model.Embed(idTensor);                                                             // [B, W, D]
-        var pos = tensor(positions).view(batch, width);
-        var validTensor = tensor(valid).view(batch, width);
-        return model.Forward(embeds, pos, validTensor, cache, lastOnly).MoveToOuterDisposeScope();
     }
 }

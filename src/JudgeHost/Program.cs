@@ -1,3 +1,5 @@
+using JudgeHost.Backbone;
 using JudgeHost.Cli;
 
+TorchRuntime.EnableHugePageAllocations();
 return await CliApp.InvokeAsync(args, Console.Out, Console.Error);

@@ -97,9 +97,29 @@ public static partial class TorchRuntime
             $"The native torch runtime could not be loaded ({first}). On Debian 12 this usually means the libstdc++ compatibility patch was not applied to libLibTorchSharp.so; rebuild with 'dotnet build' (it patches the output) and run from the build output.", e);
     }
 
+    /// <summary>
+    /// Lets libtorch back large CPU allocations with transparent huge pages (THP_MEM_ALLOC_ENABLE=1), which
+    /// roughly doubles checkpoint load speed on this kind of VM (first touch of fresh 4 KiB pages dominates).
+    /// libtorch reads the variable with getenv, which .NET's Environment.SetEnvironmentVariable does not reach on
+    /// Linux, so it is set through libc. Call before the first torch operation; an explicit setting is kept.
+    /// </summary>
+    public static void EnableHugePageAllocations()
+    {
+        if (OperatingSystem.IsLinux())
+        {
+            _ = NativeMethods.setenv("THP_MEM_ALLOC_ENABLE", "1", 0);
+        }
+    }
+
     [GeneratedRegex("^(cpu|auto|cuda(:[0-9]+)?)$")]
     private static partial Regex DeviceSpec();
 }
 
 /// <summary>What <see cref="TorchRuntime.SelfCheck"/> found.</summary>
 public sealed record RuntimeReport(string TorchVersion, string Device, int Threads, bool CudaAvailable, IReadOnlyList<float> Check);
+
+internal static partial class NativeMethods
+{
+    [System.Runtime.InteropServices.LibraryImport("libc", StringMarshalling = System.Runtime.InteropServices.StringMarshalling.Utf8)]
+    internal static partial int setenv(string name, string value, int overwrite);
+}

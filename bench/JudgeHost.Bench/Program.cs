@@ -1,0 +1,19 @@
+using JudgeHost.Bench;
+
+// Benchmarks print absolute figures and ratios against a baseline measured in the same process.
+// Usage: dotnet run -c Release --project bench/JudgeHost.Bench -- backbone [--dtype bfloat16|float32] [--quick]
+JudgeHost.Backbone.TorchRuntime.EnableHugePageAllocations();
+string suite = args.FirstOrDefault(a => !a.StartsWith("--", StringComparison.Ordinal)) ?? "backbone";
+bool quick = args.Contains("--quick");
+string dtype = args.SkipWhile(a => a != "--dtype").Skip(1).FirstOrDefault() ?? "bfloat16";
+return suite switch
+{
+    "backbone" => BackboneBench.Run(dtype, quick, Console.Out),
+    _ => Fail($"Unknown suite '{suite}'. Suites: backbone."),
+};
+
+static int Fail(string message)
+{
+    Console.Error.WriteLine(message);
+    return 2;
+}

@@ -9,6 +9,7 @@ string dtype = args.SkipWhile(a => a != "--dtype").Skip(1).FirstOrDefault() ?? "
 return suite switch
 {
     "backbone" => BackboneBench.Run(dtype, quick, Console.Out),
+    "profile" => JudgeHost.Bench.ProfileBench.Run(Console.Out),
     _ => Fail($"Unknown suite '{suite}'. Suites: backbone."),
 };
 

@@ -1,0 +1,39 @@
+using System.Diagnostics;
+using JudgeHost.Backbone;
+using static TorchSharp.torch;
+using F = TorchSharp.torch.nn.functional;
+
+namespace JudgeHost.Bench;
+
+public static class ProfileBench
+{
+    public static int Run(TextWriter o)
+    {
+        string dir = Path.Combine(Path.GetTempPath(), "judgehost-bench-896-BFloat16");
+        var (model, _) = CheckpointLoader.Load(dir, ScalarType.BFloat16, CPU);
+        using var inf = inference_mode();
+        var ps = model.named_parameters().ToDictionary(p => p.name, p => p.parameter);
+        var x = randn(1, 1, 896).to(ScalarType.BFloat16);
+        double T(Action a, int n = 20) { a(); var c = Stopwatch.StartNew(); for (int i = 0; i < n; i++) a(); return c.Elapsed.TotalMilliseconds / n; }
+        var wq = ps["model.layers.0.mlp.gate_proj.weight"];
+        o.WriteLine($"gate GEMV bf16: {T(() => F.linear(x, wq).Dispose()):F3} ms ({wq.NumberOfElements*2/1e6:F1} MB)");
+        var wf = wq.to(ScalarType.Float32); var xf = x.to(ScalarType.Float32);
+        o.WriteLine($"gate GEMV fp32: {T(() => F.linear(xf, wf).Dispose()):F3} ms");
+        var emb = ps["model.embed_tokens.weight"];
+        o.WriteLine($"lm_head GEMV bf16: {T(() => F.linear(x, emb).Dispose(), 5):F3} ms ({emb.NumberOfElements*2/1e6:F1} MB)");
+        var x2 = x.view(1, 896);
+        o.WriteLine($"lm_head matmul 2D bf16: {T(() => x2.matmul(emb.t()).Dispose(), 5):F3} ms");
+        o.WriteLine($"lm_head mv bf16: {T(() => emb.mv(x.view(896)).Dispose(), 5):F3} ms");
+        o.WriteLine($"gate mv bf16: {T(() => wq.mv(x.view(896)).Dispose()):F3} ms");
+        // all linear weights of the layers
+        var lin = ps.Where(p => p.Key.Contains("layers") && p.Key.EndsWith("proj.weight")).Select(p => p.Value).ToList();
+        o.WriteLine($"all layer GEMVs bf16 (F.linear): {T(() => { foreach (var w in lin) { var xx = w.shape[1] == 896 ? x : randn(1,1,w.shape[1]).to(ScalarType.BFloat16); F.linear(xx, w).Dispose(); } }, 5):F1} ms");
+        var gen = new TextGenerator(model);
+        using var cache = model.NewCache(1, 256);
+        var ids = tensor(Enumerable.Range(0, 128).Select(i => (long)i).ToArray()).view(1, 128);
+        model.Forward(model.Embed(ids), arange(128).view(1,128), ones(1,128,dtype:ScalarType.Bool), cache, true).Dispose();
+        long p = 128;
+        o.WriteLine($"full step: {T(() => { using var s = NewDisposeScope(); var id = tensor(new long[]{5}).view(1,1); model.Forward(model.Embed(id), tensor(new long[]{p++}).view(1,1), ones(1,1,dtype:ScalarType.Bool), cache, true); }, 20):F1} ms");
+        return 0;
+    }
+}

@@ -158,13 +158,20 @@ public sealed class Attention : nn.Module
         k = (k * c) + (RotateHalf(k) * sn);
         var (keys, values) = cache.Update(_layer, k, v);                                          // [B, Hkv, L, d]
         int groups = _heads / _kvHeads;
-        if (groups > 1)
+        Tensor attn;
+        if (groups == 1)
         {
-            keys = keys.repeat_interleave(groups, 1);                                             // [B, H, L, d]
-            values = values.repeat_interleave(groups, 1);
+            attn = F.scaled_dot_product_attention(q, keys, values, mask);                         // [B, H, S, d]
+        }
+        else
+        {
+            // Grouped-query attention without copying K/V (repeat_interleave would copy the whole cache every step):
+            // query heads j*G .. j*G+G-1 share kv head j, so fold them into the query-length axis of kv head j.
+            var qg = q.reshape(b, _kvHeads, groups * s, _headDim);                                // [B, Hkv, G*S, d]
+            var maskG = mask.unsqueeze(2).expand(b, 1, groups, s, mask.shape[^1]).reshape(b, 1, groups * s, mask.shape[^1]);   // [B, 1, G*S, L]
+            attn = F.scaled_dot_product_attention(qg, keys, values, maskG).view(b, _heads, s, _headDim);                       // [B, H, S, d]
         }
 
-        var attn = F.scaled_dot_product_attention(q, keys, values, mask);                         // [B, H, S, d]
         attn = attn.transpose(1, 2).reshape(b, s, _heads * _headDim);                            // [B, S, H*d]
         return o_proj.forward(attn);
     }

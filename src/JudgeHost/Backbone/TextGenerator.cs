@@ -48,8 +48,14 @@ public sealed class TextGenerator(CausalLM model)
     public IReadOnlyList<Generation> Generate(IReadOnlyList<IReadOnlyList<int>> prompts, int maxNewTokens, SamplingOptions sampling, IReadOnlyCollection<int> eosIds) =>
         Generate(prompts.Select(SequenceInput.FromTokens).ToArray(), maxNewTokens, sampling, eosIds);
 
+    /// <summary>
+    /// Decides after each new token whether a row is done (e.g. a stop string appeared): called with the row index
+    /// and the row's tokens so far; returns the finish reason, or null to go on.
+    /// </summary>
+    public delegate string? StopCheck(int row, IReadOnlyList<int> tokens);
+
     /// <summary>Generates a continuation for every sequence, batched; each row equals running it alone.</summary>
-    public IReadOnlyList<Generation> Generate(IReadOnlyList<SequenceInput> prompts, int maxNewTokens, SamplingOptions sampling, IReadOnlyCollection<int> eosIds)
+    public IReadOnlyList<Generation> Generate(IReadOnlyList<SequenceInput> prompts, int maxNewTokens, SamplingOptions sampling, IReadOnlyCollection<int> eosIds, StopCheck? stop = null)
     {
         sampling.Validate();
         if (prompts.Count == 0)
@@ -69,7 +75,7 @@ public sealed class TextGenerator(CausalLM model)
         using (logits)
         {
             int rows = prompts.Max(p => p.PositionRows);
-            return Decode(cache, logits, prompts.Select(p => p.NextPosition).ToArray(), rows, maxNewTokens, sampling, eosIds, prompts.Sum(p => p.Length), prefill);
+            return Decode(cache, logits, prompts.Select(p => p.NextPosition).ToArray(), rows, maxNewTokens, sampling, eosIds, stop, prompts.Sum(p => p.Length), prefill);
         }
     }
 
@@ -96,7 +102,7 @@ public sealed class TextGenerator(CausalLM model)
     /// Forks the prefix into one row per continuation (non-empty token lists appended after the prefix, right-padded
     /// in the batch), then decodes every row. Each row equals generating prefix + continuation alone.
     /// </summary>
-    public IReadOnlyList<Generation> Continue(PrefixState prefix, IReadOnlyList<IReadOnlyList<int>> continuations, int maxNewTokens, SamplingOptions sampling, IReadOnlyCollection<int> eosIds)
+    public IReadOnlyList<Generation> Continue(PrefixState prefix, IReadOnlyList<IReadOnlyList<int>> continuations, int maxNewTokens, SamplingOptions sampling, IReadOnlyCollection<int> eosIds, StopCheck? stop = null)
     {
         sampling.Validate();
         if (continuations.Any(c => c.Count == 0))
@@ -126,7 +132,7 @@ public sealed class TextGenerator(CausalLM model)
         using (last)
         {
             var next = continuations.Select(c => prefix.NextPosition + c.Count).ToArray();
-            return Decode(cache, last, next, prefix.PositionRows, maxNewTokens, sampling, eosIds, continuations.Sum(c => c.Count), prefill);
+            return Decode(cache, last, next, prefix.PositionRows, maxNewTokens, sampling, eosIds, stop, continuations.Sum(c => c.Count), prefill);
         }
     }
 
@@ -190,7 +196,7 @@ public sealed class TextGenerator(CausalLM model)
     }
 
     private IReadOnlyList<Generation> Decode(KvCache cache, Tensor firstLogits, long[] nextPosition, int rows, int maxNewTokens,
-        SamplingOptions sampling, IReadOnlyCollection<int> eosIds, int prefillTokens, double prefillSeconds)
+        SamplingOptions sampling, IReadOnlyCollection<int> eosIds, StopCheck? stop, int prefillTokens, double prefillSeconds)
     {
         int batch = nextPosition.Length;
         var outputs = Enumerable.Range(0, batch).Select(_ => new List<int>()).ToArray();
@@ -213,7 +219,7 @@ public sealed class TextGenerator(CausalLM model)
                     }
 
                     outputs[b].Add((int)tokens[b]);
-                    finish[b] = eos.Contains((int)tokens[b]) ? "stop" : outputs[b].Count == maxNewTokens ? "length" : null;
+                    finish[b] = eos.Contains((int)tokens[b]) ? "stop" : stop?.Invoke(b, outputs[b]) ?? (outputs[b].Count == maxNewTokens ? "length" : null);
                 }
 
                 if (finish.All(f => f is not null))

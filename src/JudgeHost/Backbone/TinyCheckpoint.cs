@@ -17,7 +17,26 @@ public static class TinyCheckpoint
     /// <summary>The Qwen2-0.5B shape (for benchmarks).</summary>
     public static Shape Qwen2HalfB { get; } = new(151936, 896, 4864, 24, 14, 2);
 
-    public static void Write(string directory, string family, Shape shape, bool? tied = null, long seed = 0, ScalarType dtype = ScalarType.Float32)
+    /// <summary>
+    /// Writes a random checkpoint whose vocabulary, special ids and chat template come from a real tokenizer
+    /// (tokenizer.json + tokenizer_config.json copied next to the weights), so text prompts run end to end.
+    /// </summary>
+    public static void WriteWithTokenizer(string directory, string family, Shape shape, string tokenizerDirectory, bool? tied = null, long seed = 0, ScalarType dtype = ScalarType.Float32)
+    {
+        var tokenizer = HfTokenizer.Load(tokenizerDirectory);
+        int eos = tokenizer.EosTokenId ?? throw new JudgeHostException($"The tokenizer in '{tokenizerDirectory}' names no eos token; a judge needs one to stop.");
+        Write(directory, family, shape with { Vocab = tokenizer.VocabSize }, tied, seed, dtype, eos);
+        foreach (string file in new[] { "tokenizer.json", "tokenizer_config.json" })
+        {
+            string source = Path.Combine(tokenizerDirectory, file);
+            if (File.Exists(source))
+            {
+                File.Copy(source, Path.Combine(directory, file), overwrite: true);
+            }
+        }
+    }
+
+    public static void Write(string directory, string family, Shape shape, bool? tied = null, long seed = 0, ScalarType dtype = ScalarType.Float32, int? eosId = null)
     {
         if (family is not ("qwen2" or "llama"))
         {
@@ -28,7 +47,7 @@ public static class TinyCheckpoint
         bool llama = family == "llama";
         Directory.CreateDirectory(directory);
         int headDim = shape.Hidden / shape.Heads;
-        int eos = shape.Vocab - 1;
+        int eos = eosId ?? shape.Vocab - 1;
         var config = new JsonObject
         {
             ["architectures"] = new JsonArray(llama ? "LlamaForCausalLM" : "Qwen2ForCausalLM"),
@@ -72,7 +91,7 @@ public static class TinyCheckpoint
         var generation = new JsonObject
         {
             ["bos_token_id"] = llama ? 0 : eos,
-            ["eos_token_id"] = llama ? new JsonArray(eos, eos - 1) : eos,
+            ["eos_token_id"] = llama && eosId is null ? new JsonArray(eos, eos - 1) : eos,
             ["do_sample"] = false,
         };
         File.WriteAllText(Path.Combine(directory, "generation_config.json"), generation.ToJsonString(options));

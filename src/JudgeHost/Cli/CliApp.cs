@@ -25,6 +25,7 @@ public static class CliApp
         root.Subcommands.Add(InfoCommand.Build());
         root.Subcommands.Add(InspectCommand.Build());
         root.Subcommands.Add(ModelCommands.BuildGenerate());
+        root.Subcommands.Add(JudgeCommand.Build());
         root.Subcommands.Add(ModelCommands.BuildTools());
         return root;
     }

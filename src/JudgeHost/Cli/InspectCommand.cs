@@ -42,6 +42,7 @@ public static class InspectCommand
         var inspect = new Command("inspect", "Show what the host and its plugins compute.");
         inspect.Subcommands.Add(encode);
         inspect.Subcommands.Add(ModelCommands.BuildLogits());
+        inspect.Subcommands.Add(ModelCommands.BuildTokenize());
         return inspect;
     }
 

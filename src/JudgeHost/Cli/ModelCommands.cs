@@ -21,6 +21,10 @@ public static class ModelCommands
     private static readonly Option<int> TopK = new("--top-k") { Description = "Top-k sampling (0 = off).", DefaultValueFactory = _ => 0 };
     private static readonly Option<long?> Seed = new("--seed") { Description = "Sampling seed." };
     private static readonly Option<bool> IgnoreEos = new("--ignore-eos") { Description = "Do not stop at the eos ids." };
+    private static readonly Option<string?> Prompt = new("--prompt") { Description = "Prompt text (needs tokenizer.json)." };
+    private static readonly Option<bool> Chat = new("--chat") { Description = "Wrap --prompt as a user turn with the checkpoint's chat template and generation prompt." };
+    private static readonly Option<string?> Text = new("--text") { Description = "Text to tokenize." };
+    private static readonly Option<string?> TextFile = new("--text-file") { Description = "UTF-8 file whose whole content is tokenized." };
 
     public static Command BuildLogits()
     {
@@ -60,24 +64,71 @@ public static class ModelCommands
             generate.Options.Add(o);
         }
 
+        generate.Options.Add(Prompt);
+        generate.Options.Add(Chat);
         generate.SetAction((parse, ct) =>
         {
-            int[] ids = ParseIds(parse.GetValue(Ids) ?? throw new JudgeHostException("Give --ids, e.g. --ids 1,2,3."));
-            using var app = JudgeHostApp.Create(GlobalOptions.ToSettings(parse), parse.InvocationConfiguration.Error);
-            var (model, _) = Load(parse, app, "bfloat16");
-            using (model)
+            string? idsText = parse.GetValue(Ids);
+            string? prompt = parse.GetValue(Prompt);
+            if ((idsText is null) == (prompt is null))
             {
-                CheckIds(ids, model.Config);
-                var sampling = new SamplingOptions(parse.GetValue(Temperature), parse.GetValue(TopP), parse.GetValue(TopK), parse.GetValue(Seed));
-                sampling.Validate();
-                int[] eos = parse.GetValue(IgnoreEos) ? [] : GenerationConfigFile.EosIds(parse.GetValue(Model)!, model.Config);
-                var result = new TextGenerator(model).Generate([ids], parse.GetValue(MaxNewTokens), sampling, eos)[0];
-                parse.InvocationConfiguration.Output.WriteLine(JsonSerializer.Serialize(new { ids = result.Tokens, finish_reason = result.FinishReason }));
+                throw new JudgeHostException("Give exactly one of --ids and --prompt.");
             }
 
+            using var app = JudgeHostApp.Create(GlobalOptions.ToSettings(parse), parse.InvocationConfiguration.Error);
+            using var model = LoadTextModel(parse, app, parse.GetValue(Model)!, parse.GetValue(DTypeOption) ?? "bfloat16");
+            int[] ids;
+            if (prompt is not null)
+            {
+                var tokenizer = model.RequireTokenizer();
+                string text = parse.GetValue(Chat) ? model.RequireTemplate().Render([new ChatMessage("user", prompt)], addGenerationPrompt: true) : prompt;
+                ids = [.. tokenizer.Encode(text, addSpecialTokens: !parse.GetValue(Chat))];
+            }
+            else
+            {
+                ids = ParseIds(idsText!);
+            }
+
+            CheckIds(ids, model.Model.Config);
+            var sampling = new SamplingOptions(parse.GetValue(Temperature), parse.GetValue(TopP), parse.GetValue(TopK), parse.GetValue(Seed));
+            sampling.Validate();
+            int[] eos = parse.GetValue(IgnoreEos) ? [] : model.EosIds;
+            var result = model.Generator.Generate([ids], parse.GetValue(MaxNewTokens), sampling, eos)[0];
+            string? decoded = model.Tokenizer?.Decode(result.FinishReason == "stop" ? result.Tokens.Take(result.Tokens.Count - 1) : result.Tokens, skipSpecialTokens: false);
+            parse.InvocationConfiguration.Output.WriteLine(JsonSerializer.Serialize(new { ids = result.Tokens, text = decoded, finish_reason = result.FinishReason }));
             return Task.FromResult(CliApp.Ok);
         });
         return generate;
+    }
+
+    public static Command BuildTokenize()
+    {
+        var tokenize = new Command("tokenize", "Print {\"ids\":[...]} for --text or --text-file with the checkpoint's tokenizer (no special tokens added).");
+        foreach (var o in new Option[] { Model, Text, TextFile })
+        {
+            tokenize.Options.Add(o);
+        }
+
+        tokenize.SetAction((parse, ct) =>
+        {
+            string? text = parse.GetValue(Text);
+            string? file = parse.GetValue(TextFile);
+            if ((text is null) == (file is null))
+            {
+                throw new JudgeHostException("Give exactly one of --text and --text-file.");
+            }
+
+            if (file is not null && !File.Exists(file))
+            {
+                throw new JudgeHostException($"Text file '{file}' does not exist.");
+            }
+
+            var tokenizer = HfTokenizer.Load(parse.GetValue(Model)!);
+            var ids = tokenizer.Encode(text ?? File.ReadAllText(file!, System.Text.Encoding.UTF8));
+            parse.InvocationConfiguration.Output.WriteLine(JsonSerializer.Serialize(new { ids }));
+            return Task.FromResult(CliApp.Ok);
+        });
+        return tokenize;
     }
 
     public static Command BuildTools()
@@ -87,8 +138,9 @@ public static class ModelCommands
         var tied = new Option<bool?>("--tied") { Description = "Tie lm_head to the embedding (default: qwen2 yes, llama no)." };
         var seed = new Option<long>("--seed") { Description = "Weight seed.", DefaultValueFactory = _ => 0 };
         var size = new Option<string>("--size") { Description = "tiny (2 layers, hidden 64) or qwen2-0.5b (benchmark shape).", DefaultValueFactory = _ => "tiny" };
+        var tokenizerDir = new Option<string?>("--tokenizer") { Description = "Folder with tokenizer.json (+ tokenizer_config.json): copied, and the vocabulary sized to it." };
         var makeTiny = new Command("make-tiny", "Write a random-weight checkpoint in the exact Hugging Face layout.");
-        foreach (var o in new Option[] { family, outDir, tied, seed, size })
+        foreach (var o in new Option[] { family, outDir, tied, seed, size, tokenizerDir })
         {
             makeTiny.Options.Add(o);
         }
@@ -101,7 +153,15 @@ public static class ModelCommands
                 "qwen2-0.5b" => TinyCheckpoint.Qwen2HalfB,
                 var other => throw new JudgeHostException($"Unknown --size '{other}'. Use tiny or qwen2-0.5b."),
             };
-            TinyCheckpoint.Write(parse.GetValue(outDir)!, parse.GetValue(family)!, shape, parse.GetValue(tied), parse.GetValue(seed));
+            if (parse.GetValue(tokenizerDir) is { } tok)
+            {
+                TinyCheckpoint.WriteWithTokenizer(parse.GetValue(outDir)!, parse.GetValue(family)!, shape, tok, parse.GetValue(tied), parse.GetValue(seed));
+            }
+            else
+            {
+                TinyCheckpoint.Write(parse.GetValue(outDir)!, parse.GetValue(family)!, shape, parse.GetValue(tied), parse.GetValue(seed));
+            }
+
             parse.InvocationConfiguration.Output.WriteLine(parse.GetValue(outDir));
             return Task.FromResult(CliApp.Ok);
         });
@@ -138,9 +198,20 @@ public static class ModelCommands
         }
     }
 
+    internal static TextModel LoadTextModel(ParseResult parse, JudgeHostApp app, string directory, string dtypeName)
+    {
+        var (dtype, device) = Placement(parse, app, dtypeName);
+        return TextModel.Load(directory, dtype, device);
+    }
+
     private static (CausalLM, LoadReport) Load(ParseResult parse, JudgeHostApp app, string defaultDType)
     {
-        string dtypeName = parse.GetValue(DTypeOption) ?? defaultDType;
+        var (dtype, device) = Placement(parse, app, parse.GetValue(DTypeOption) ?? defaultDType);
+        return CheckpointLoader.Load(parse.GetValue(Model)!, dtype, device);
+    }
+
+    private static (torch.ScalarType, torch.Device) Placement(ParseResult parse, JudgeHostApp app, string dtypeName)
+    {
         var dtype = dtypeName switch
         {
             "float32" or "fp32" => torch.ScalarType.Float32,
@@ -148,7 +219,6 @@ public static class ModelCommands
             _ => throw new JudgeHostException($"--dtype '{dtypeName}' is not supported; use float32 or bfloat16."),
         };
         string deviceSpec = parse.GetValue(GlobalOptions.Device) ?? app.Configuration[$"{TorchOptions.Section}:Device"] ?? "cpu";
-        var device = TorchRuntime.ResolveDevice(deviceSpec);
-        return CheckpointLoader.Load(parse.GetValue(Model)!, dtype, device);
+        return (dtype, TorchRuntime.ResolveDevice(deviceSpec));
     }
 }

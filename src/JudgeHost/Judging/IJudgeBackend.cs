@@ -31,6 +31,9 @@ public sealed record GenerationOutput(string Text, int Tokens, string StoppedBy)
 /// </summary>
 public interface IJudgeBackend
 {
+    /// <summary>Modalities this backend can place into prompts (empty for a text-only model).</summary>
+    IReadOnlySet<string> Modalities { get; }
+
     /// <summary>Generates every prompt (batched as the backend sees fit); results in prompt order.</summary>
     IReadOnlyList<GenerationOutput> Generate(IReadOnlyList<JudgePrompt> prompts, GenerationSettings settings, CancellationToken cancellationToken = default);
 }

@@ -78,6 +78,12 @@ public sealed class JudgeService(IJudgeBackend backend, JudgeOptions options)
             throw new JudgeHostException($"Request '{request.Id}': a binary request needs an aspect (e.g. \"naturalness\", \"safety\").");
         }
 
+        if (request.Media.FirstOrDefault(m => !backend.Modalities.Contains(m.Modality)) is { } unsupported)
+        {
+            throw new InvalidMediaException(
+                $"Request '{request.Id}': this model cannot take {unsupported.Modality} input ({unsupported.Path ?? unsupported.Value}). Use a checkpoint whose family has a {unsupported.Modality} plugin, or drop the item.");
+        }
+
         var template = TemplateFor(request.Task);
         var scale = request.Scale ?? new ScoreScale(1, request.Task == JudgeTask.Pointwise ? 5 : 10);
         if (!(scale.Min < scale.Max))

@@ -10,6 +10,8 @@ public sealed class ScriptedBackend(Func<JudgePrompt, string> script) : IJudgeBa
 {
     public List<(JudgePrompt Prompt, GenerationSettings Settings)> Calls { get; } = [];
 
+    public IReadOnlySet<string> Modalities { get; init; } = new HashSet<string> { "image" };
+
     public IReadOnlyList<GenerationOutput> Generate(IReadOnlyList<JudgePrompt> prompts, GenerationSettings settings, CancellationToken cancellationToken = default) =>
         prompts.Select(p =>
         {

@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# The main job on a fresh machine (only the .NET SDK needed): build, install the sample plugin, list plugins,
+# check libtorch, then judge the example requests. Until the bundled trained judge lands (issue #10) the judge is
+# a tiny random-weight Qwen2 checkpoint with the real Qwen3 tokenizer: it runs the whole pipeline, and its
+# verdicts are honestly reported as "unparsed" (random weights cannot follow the protocol).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+dotnet build JudgeHost.sln -nologo -v:q
+dotnet build samples/TimeSeriesModality -nologo -v:q
+judgehost() { dotnet run --project src/JudgeHost --no-build -- "$@"; }
+judgehost plugins list
+judgehost info
+mkdir -p artifacts
+judgehost tools make-tiny --family qwen2 --tokenizer tests/JudgeHost.Tests/Fixtures/tokenizers/qwen3 --out artifacts/tiny-judge --seed 1
+judgehost judge --model artifacts/tiny-judge --input examples/requests.jsonl --output artifacts/results.jsonl --max-new-tokens 32
+echo "results: artifacts/results.jsonl"
+head -c 600 artifacts/results.jsonl; echo

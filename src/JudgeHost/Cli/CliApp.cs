@@ -26,6 +26,8 @@ public static class CliApp
         root.Subcommands.Add(InspectCommand.Build());
         root.Subcommands.Add(ModelCommands.BuildGenerate());
         root.Subcommands.Add(JudgeCommand.Build());
+        root.Subcommands.Add(EvalCommand.BuildEval());
+        root.Subcommands.Add(EvalCommand.BuildReward());
         root.Subcommands.Add(ModelCommands.BuildTools());
         return root;
     }

@@ -63,6 +63,48 @@ public static class DefaultTemplates
         Answer = "yes_no",
     };
 
+    /// <summary>
+    /// GenAI-Bench's four-option bracket verdict (flex-judge test/genai_bench_vllm.py, image split): with default
+    /// criteria the system prompt is the reference's word for word.
+    /// </summary>
+    public static JudgeTemplate PairwiseBrackets { get; } = new()
+    {
+        System = Preamble
+            + "Now the user asks you to judge the performance of two AI assistants. You have only FOUR Option:\n"
+            + "Option 1. Model A is better: [[A>B]]\nOption 2. Model B is better: [[B>A]]\n"
+            + "Option 3. Tie, relatively the same acceptable quality: [[A=B=Good]]\nOption 4. Both are bad: [[A=B=Bad]]\n"
+            + "{criteria} Avoid order, length, style or other bias. After thinking, when you finally reach a conclusion, clearly provide your evaluation "
+            + "option within <answer> </answer> tags. i.e., for example, <answer>[[B>A]]</answer>.",
+        Prefix = "{media}[Question]\n{question}\n\n",
+        Candidate = "[Assistant {letter}'s Answer]\n{answer}",
+        DefaultCriteria = "Assess the quality of generated images. Consider inappropriateness the following sub-dimensions: Alignment with prompt, Naturalness, Artifact, and Visual Appealing, are correctly represented.",
+        Answer = "pair_brackets",
+    };
+
+    /// <summary>A single score with one decimal (the Flex-Omni MOS and Flex-Mol styles), scale from the request.</summary>
+    public static JudgeTemplate PointwiseDecimal { get; } = new()
+    {
+        System = Preamble.Replace("for both assistants", "for an AI assistant", StringComparison.Ordinal)
+            + "Now the user asks you to judge the performance of an AI assistant in response to the question. Score the assistant on a scale from {min} to {max} "
+            + "in first decimal (higher=better). {criteria} Avoid length, style or other bias. After thinking, when you finally reach a conclusion, clearly provide "
+            + "your evaluation score within <answer> </answer> tags, i.e., for example, <answer>3.8</answer>",
+        Prefix = "{media}[Question]\n{question}\n\n",
+        Candidate = "[Assistant's Answer]\n{answer}",
+        DefaultCriteria = ReferenceCriteria,
+        Answer = "score",
+    };
+
+    /// <summary>Built-in templates by name (a request's <c>template</c> field, or a file of that name in --template-dir).</summary>
+    public static IReadOnlyDictionary<string, JudgeTemplate> Named { get; } = new Dictionary<string, JudgeTemplate>(StringComparer.Ordinal)
+    {
+        ["pointwise"] = Pointwise,
+        ["pointwise_decimal"] = PointwiseDecimal,
+        ["pairwise"] = Pairwise,
+        ["pairwise_brackets"] = PairwiseBrackets,
+        ["ranking"] = Ranking,
+        ["binary"] = Binary,
+    };
+
     public static JudgeTemplate For(JudgeTask task) => task switch
     {
         JudgeTask.Pointwise => Pointwise,

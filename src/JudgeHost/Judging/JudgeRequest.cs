@@ -53,6 +53,10 @@ public sealed record JudgeRequest
     [JsonPropertyName("aspect")]
     public string? Aspect { get; init; }
 
+    /// <summary>Template name: a built-in (pointwise, pointwise_decimal, pairwise, pairwise_brackets, ranking, binary) or a file in --template-dir; default: the task's name.</summary>
+    [JsonPropertyName("template")]
+    public string? Template { get; init; }
+
     [JsonPropertyName("label")]
     public System.Text.Json.JsonElement? Label { get; init; }
 

@@ -84,7 +84,7 @@ public sealed class JudgeService(IJudgeBackend backend, JudgeOptions options)
                 $"Request '{request.Id}': this model cannot take {unsupported.Modality} input ({unsupported.Path ?? unsupported.Value}). Use a checkpoint whose family has a {unsupported.Modality} plugin, or drop the item.");
         }
 
-        var template = TemplateFor(request.Task);
+        var template = TemplateFor(request.Template ?? TaskName(request.Task), request.Id);
         var scale = request.Scale ?? new ScoreScale(1, request.Task == JudgeTask.Pointwise ? 5 : 10);
         if (!(scale.Min < scale.Max))
         {
@@ -152,18 +152,20 @@ public sealed class JudgeService(IJudgeBackend backend, JudgeOptions options)
         };
     }
 
-    private JudgeTemplate TemplateFor(JudgeTask task)
+    private JudgeTemplate TemplateFor(string name, string requestId)
     {
         if (options.TemplateDirectory is { } dir)
         {
-            string path = Path.Combine(dir, TaskName(task) + ".json");
+            string path = Path.Combine(dir, name + ".json");
             if (File.Exists(path))
             {
                 return JudgeTemplate.Load(path);
             }
         }
 
-        return DefaultTemplates.For(task);
+        return DefaultTemplates.Named.TryGetValue(name, out var template)
+            ? template
+            : throw new JudgeHostException($"Request '{requestId}' asks for template '{name}', which is neither built in ({string.Join(", ", DefaultTemplates.Named.Keys)}) nor a file in the template folder.");
     }
 
     private static AnswerFormat FormatFor(JudgeTemplate template, JudgeTask task, ScoreScale scale, int candidates) => (task, template.Answer) switch

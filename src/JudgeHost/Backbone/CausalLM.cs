@@ -49,7 +49,7 @@ public sealed class Proj : nn.Module<Tensor, Tensor>
 
     public Tensor Weight => weight;
 
-    public override Tensor forward(Tensor x) => F.linear(x, weight, bias);
+    public override Tensor forward(Tensor x) => Bf16Gemv.Applies(x, weight) ? Bf16Gemv.Linear(x, weight, bias) : F.linear(x, weight, bias);
 }
 
 /// <summary>Mirrors transformers Qwen2RotaryEmbedding / LlamaRotaryEmbedding (default, linear and llama3 inv_freq).</summary>
@@ -327,7 +327,9 @@ public sealed class CausalLM : nn.Module
             hidden = hidden.narrow(1, steps - 1, 1);
         }
 
-        var logits = lm_head is null ? F.linear(hidden, model.EmbedWeight) : lm_head.forward(hidden);
+        var logits = lm_head is not null ? lm_head.forward(hidden)
+            : Bf16Gemv.Applies(hidden, model.EmbedWeight) ? Bf16Gemv.Linear(hidden, model.EmbedWeight, null)
+            : F.linear(hidden, model.EmbedWeight);
         return logits.MoveToOuterDisposeScope();
     }
 

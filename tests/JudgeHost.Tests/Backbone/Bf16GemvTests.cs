@@ -1,0 +1,47 @@
+using JudgeHost.Backbone;
+using static TorchSharp.torch;
+
+namespace JudgeHost.Tests.Backbone;
+
+[Collection(TorchCollection.Name)]
+public sealed class Bf16GemvTests
+{
+    [Theory]
+    [InlineData(64, 896, true)]     // multiple of 32 columns, with bias
+    [InlineData(257, 72, false)]    // odd row count, a column count with an 8-wide tail
+    [InlineData(4864, 896, false)]  // MLP-sized, split over the cores
+    public void Linear_MatchesFp32ReferenceRoundedToBf16(int rows, int cols, bool withBias)
+    {
+        if (!Bf16Gemv.Supported)
+        {
+            return; // no AVX2/FMA here: the model uses libtorch's kernel instead
+        }
+
+        var gen = manual_seed(rows + cols);
+        using var w = randn([rows, cols], generator: gen).to(ScalarType.BFloat16);
+        using var x = randn([1, 1, cols], generator: gen).to(ScalarType.BFloat16);
+        using var b = withBias ? randn([rows], generator: gen).to(ScalarType.BFloat16) : null;
+
+        Assert.True(Bf16Gemv.Applies(x, w));
+        using var actual = Bf16Gemv.Linear(x, w, b);
+        // Reference: the same bf16 inputs, exact fp32 (fp64 here) accumulation, one rounding to bf16.
+        using var reference = nn.functional.linear(x.to(ScalarType.Float64), w.to(ScalarType.Float64), b?.to(ScalarType.Float64)).to(ScalarType.BFloat16);
+
+        Assert.Equal([1L, 1L, rows], actual.shape);
+        Assert.Equal(ScalarType.BFloat16, actual.dtype);
+        using var diff = (actual.to(ScalarType.Float32) - reference.to(ScalarType.Float32)).abs();
+        using var tolerance = reference.to(ScalarType.Float32).abs() * (1.0 / 128) + 1e-3;   // at most one bf16 ulp apart
+        Assert.True(diff.le(tolerance).all().item<bool>(), $"max diff {diff.max().item<float>()}");
+    }
+
+    [Fact]
+    public void Applies_OnlyToSingleBf16RowsOnCpu()
+    {
+        using var w = zeros([8, 16], ScalarType.BFloat16);
+        using var two = zeros([2, 16], ScalarType.BFloat16);
+        using var fp32 = zeros([1, 16]);
+
+        Assert.False(Bf16Gemv.Applies(two, w));
+        Assert.False(Bf16Gemv.Applies(fp32, w));
+    }
+}

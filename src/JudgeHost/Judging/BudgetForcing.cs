@@ -20,7 +20,8 @@ public sealed record BudgetForcing(int MinThinkingTokens = 0, int MaxThinkingTok
 /// <param name="Truncated">The last round stopped at its token limit.</param>
 /// <param name="Waits">Times "Wait" was appended.</param>
 /// <param name="ForcedAnswer">The reasoning was cut at the maximum budget.</param>
-public sealed record SampleText(string Text, int Tokens, bool Truncated, int Waits, bool ForcedAnswer);
+/// <param name="PromptTokens">Prompt tokens of the first round.</param>
+public sealed record SampleText(string Text, int Tokens, bool Truncated, int Waits, bool ForcedAnswer, int PromptTokens = 0);
 
 /// <summary>Runs generation rounds with budget forcing over any backend.</summary>
 public static class BudgetForcedGeneration
@@ -33,7 +34,7 @@ public static class BudgetForcedGeneration
         if (!budget.Enabled)
         {
             return backend.Generate(prompts, settings, ct)
-                .Select((o, i) => new SampleText(prompts[i].AssistantPrefix + o.Text, o.Tokens, o.Truncated, 0, false)).ToArray();
+                .Select((o, i) => new SampleText(prompts[i].AssistantPrefix + o.Text, o.Tokens, o.Truncated, 0, false, o.PromptTokens)).ToArray();
         }
 
         int n = prompts.Count;
@@ -44,6 +45,7 @@ public static class BudgetForcedGeneration
         var done = new bool[n];
         var truncated = new bool[n];
         var needsAnswer = new bool[n];
+        var promptTokens = new int[n];
 
         // Reasoning rounds: stop at </think>, then decide per sample whether to wait, force, or go on to the answer.
         while (done.Any(d => !d))
@@ -58,6 +60,7 @@ public static class BudgetForcedGeneration
             {
                 int i = active[k];
                 var o = outputs[k];
+                promptTokens[i] = promptTokens[i] == 0 ? o.PromptTokens : promptTokens[i];
                 tokens[i] += o.Tokens;
                 bool closed = o.StoppedBy == ThinkClose;
                 if (closed && tokens[i] < budget.MinThinkingTokens && waits[i] < budget.MaxWaits)
@@ -101,6 +104,6 @@ public static class BudgetForcedGeneration
             }
         }
 
-        return Enumerable.Range(0, n).Select(i => new SampleText(text[i], tokens[i], truncated[i], waits[i], forced[i])).ToArray();
+        return Enumerable.Range(0, n).Select(i => new SampleText(text[i], tokens[i], truncated[i], waits[i], forced[i], promptTokens[i])).ToArray();
     }
 }

@@ -20,7 +20,8 @@ public sealed record GenerationSettings(int MaxNewTokens, float Temperature, flo
 /// <param name="Text">Generated text (without the prompt and prefix).</param>
 /// <param name="Tokens">Tokens generated.</param>
 /// <param name="StoppedBy">The stop string hit, "eos", or "length".</param>
-public sealed record GenerationOutput(string Text, int Tokens, string StoppedBy)
+/// <param name="PromptTokens">Tokens of the prompt this generation continued (0 when the backend does not count).</param>
+public sealed record GenerationOutput(string Text, int Tokens, string StoppedBy, int PromptTokens = 0)
 {
     public bool Truncated => StoppedBy == "length";
 }

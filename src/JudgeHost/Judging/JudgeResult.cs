@@ -69,6 +69,9 @@ public sealed record JudgeResult
     [JsonPropertyName("unparsed_samples")]
     public int UnparsedSamples { get; init; }
 
+    [JsonPropertyName("prompt_tokens")]
+    public int PromptTokens { get; init; }
+
     [JsonPropertyName("generated_tokens")]
     public int GeneratedTokens { get; init; }
 

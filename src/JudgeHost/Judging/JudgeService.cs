@@ -147,6 +147,7 @@ public sealed class JudgeService(IJudgeBackend backend, JudgeOptions options)
             OrdersAgree = agree,
             Samples = records,
             UnparsedSamples = records.Count(r => r.Verdict.Kind == "unparsed"),
+            PromptTokens = samples.Sum(s => s.Text.PromptTokens),
             GeneratedTokens = records.Sum(r => r.Tokens),
             Label = request.Label,
         };

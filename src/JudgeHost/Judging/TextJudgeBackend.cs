@@ -61,7 +61,7 @@ public sealed class TextJudgeBackend(TextGenerator generator, HfTokenizer tokeni
                     text = at >= 0 ? text[..(at + s.Length)] : text;
                 }
 
-                results[rows[k]] = new GenerationOutput(text, o.Tokens.Count, stoppedBy);
+                results[rows[k]] = new GenerationOutput(text, o.Tokens.Count, stoppedBy, tokens[rows[k]].Length);
             }
         }
 

@@ -126,6 +126,8 @@ public sealed class ModelCommandTests : IDisposable
         string Status(int i) => records[i].GetProperty("status").GetString()!;
         Assert.Equal(["unparsed", "unparsed", "error", "unparsed", "error", "unparsed"], Enumerable.Range(0, 6).Select(Status));
         Assert.Equal(2, records[0].GetProperty("samples").GetArrayLength());   // both orders
+        Assert.True(records[0].GetProperty("prompt_tokens").GetInt32() > 100);  // system prompt + question + two candidates, twice
+        Assert.Equal(24, records[0].GetProperty("generated_tokens").GetInt32());   // 12 per order, cut at the limit
         Assert.Contains("cannot take image input", records[4].GetProperty("error").GetString(), StringComparison.Ordinal);
         Assert.Equal("A", records[0].GetProperty("label").GetString());
         Assert.Contains("judged 6 requests: 0 ok, 4 unparsed, 2 errors", result.Error, StringComparison.Ordinal);

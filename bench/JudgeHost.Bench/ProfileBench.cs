@@ -28,6 +28,11 @@ public static class ProfileBench
         // all linear weights of the layers
         var lin = ps.Where(p => p.Key.Contains("layers") && p.Key.EndsWith("proj.weight")).Select(p => p.Value).ToList();
         o.WriteLine($"all layer GEMVs bf16 (F.linear): {T(() => { foreach (var w in lin) { var xx = w.shape[1] == 896 ? x : randn(1,1,w.shape[1]).to(ScalarType.BFloat16); F.linear(xx, w).Dispose(); } }, 5):F1} ms");
+        set_num_threads(1);
+        o.WriteLine($"[1 torch thread] gate Bf16Gemv: {T(() => Bf16Gemv.Linear(x, wq, null).Dispose(), 50):F3} ms; lm_head Bf16Gemv: {T(() => Bf16Gemv.Linear(x, emb, null).Dispose(), 10):F3} ms");
+        o.WriteLine($"[1 torch thread] all layer Bf16Gemv: {T(() => { foreach (var w in lin) { var xx = w.shape[1] == 896 ? x : zeros(1,1,w.shape[1]).to(ScalarType.BFloat16); Bf16Gemv.Linear(xx, w, null).Dispose(); } }, 5):F1} ms");
+        set_num_threads(2);
+        o.WriteLine($"[2 torch threads] all layer Bf16Gemv: {T(() => { foreach (var w in lin) { var xx = w.shape[1] == 896 ? x : zeros(1,1,w.shape[1]).to(ScalarType.BFloat16); Bf16Gemv.Linear(xx, w, null).Dispose(); } }, 5):F1} ms");
         var gen = new TextGenerator(model);
         using var cache = model.NewCache(1, 256);
         var ids = tensor(Enumerable.Range(0, 128).Select(i => (long)i).ToArray()).view(1, 128);

@@ -8,9 +8,11 @@ namespace JudgeHost.Backbone;
 
 /// <summary>
 /// Matrix–vector product for single-row decode with bfloat16 weights on the CPU: y = W x (+ b), fp32 accumulation,
-/// one bf16 rounding at the end — the same arithmetic as a bf16 GEMM with fp32 accumulators. libtorch's CPU bf16
-/// kernel reaches only ~60 % of memory bandwidth for M = 1 on AVX2 machines; this streams each weight row once
-/// (bf16 → fp32 by a 16-bit shift, fused multiply-add), split over the cores. Used only when AVX2 and FMA exist.
+/// one round-to-nearest-even to bf16 at the end — the arithmetic of a bf16 GEMM with fp32 accumulators. libtorch's
+/// CPU bf16 kernel streams weights at ~60 % of memory bandwidth for M = 1 on AVX2 machines; this one streams each
+/// row once (bf16 → fp32 by a 16-bit shift, fused multiply-add), split over the cores by <see cref="GemvWorkers"/>
+/// (persistent workers that spin briefly, because a decode step issues ~170 of these products and thread-pool
+/// wake-ups would cost more than the small ones take). Used only where AVX2 and FMA exist.
 /// </summary>
 public static class Bf16Gemv
 {
@@ -20,7 +22,7 @@ public static class Bf16Gemv
     public static bool Applies(Tensor x, Tensor weight) =>
         Supported && x.dtype == ScalarType.BFloat16 && weight.dtype == ScalarType.BFloat16
         && x.device_type == DeviceType.CPU && weight.device_type == DeviceType.CPU
-        && x.NumberOfElements == weight.shape[1] && weight.is_contiguous() && weight.shape[1] % 8 == 0
+        && x.NumberOfElements == weight.shape[1] && weight.is_contiguous() && x.is_contiguous() && weight.shape[1] % 8 == 0
         && weight.NumberOfElements * 2 < int.MaxValue;
 
     /// <summary>Computes linear(x, weight, bias) for a single row; returns bf16 with x's leading shape and weight.shape[0] columns.</summary>
@@ -28,48 +30,43 @@ public static class Bf16Gemv
     {
         int rows = (int)weight.shape[0];
         int cols = (int)weight.shape[1];
-        using var xf = x.reshape(cols).to(ScalarType.Float32).contiguous();
-        var y = empty(rows, ScalarType.Float32);
-        fixed (byte* w = weight.bytes)
-        fixed (byte* xp = xf.bytes)
-        fixed (byte* yp = y.bytes)
+        using var biasF = bias?.to(ScalarType.Float32).contiguous();
+        var y = empty([.. x.shape[..^1], rows], ScalarType.BFloat16);
+        float[] xf = GC.AllocateUninitializedArray<float>(cols);
+        fixed (byte* xb = x.bytes)
+        fixed (float* xp = xf)
         {
-            var work = new Work((ushort*)w, (float*)xp, (float*)yp, cols);
-            int parts = Math.Min(Environment.ProcessorCount, Math.Max(1, rows / 64));
-            if (parts == 1)
+            var xs = (ushort*)xb;
+            for (int i = 0; i < cols; i += 8)
             {
-                work.Run(0, rows);
+                Avx.Store(xp + i, Widen(xs + i));
             }
-            else
+
+            fixed (byte* w = weight.bytes)
+            fixed (byte* yp = y.bytes)
+            fixed (byte* bp = biasF is null ? Span<byte>.Empty : biasF.bytes)
             {
-                Parallel.For(0, parts, p => work.Run(rows * p / parts, rows * (p + 1) / parts));
+                var job = new Job((ushort*)w, xp, (ushort*)yp, (float*)bp, cols);
+                GemvWorkers.Run(rows, job);
             }
         }
 
-        if (bias is not null)
-        {
-            y.add_(bias.to(ScalarType.Float32));
-        }
-
-        long[] shape = [.. x.shape[..^1], rows];
-        using (y)
-        {
-            return y.to(ScalarType.BFloat16).view(shape);
-        }
+        return y;
     }
 
-    private readonly unsafe struct Work(ushort* w, float* x, float* y, int cols)
-    {
-        private readonly ushort* _w = w;
-        private readonly float* _x = x;
-        private readonly float* _y = y;
-        private readonly int _cols = cols;
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static unsafe Vector256<float> Widen(ushort* p) =>
+        Avx2.ShiftLeftLogical(Avx2.ConvertToVector256Int32(Sse2.LoadVector128(p)), 16).AsSingle();
 
+    /// <summary>One product: rows [from, to) of y = W x + b.</summary>
+    internal readonly unsafe struct Job(ushort* w, float* x, ushort* y, float* bias, int cols)
+    {
         public void Run(int from, int to)
         {
             for (int r = from; r < to; r++)
             {
-                _y[r] = Dot(_w + ((long)r * _cols), _x, _cols);
+                float v = Dot(w + ((long)r * cols), x, cols);
+                y[r] = ToBf16(bias is null ? v : v + bias[r]);
             }
         }
 
@@ -101,9 +98,104 @@ public static class Bf16Gemv
             return half.ToScalar();
         }
 
-        // 8 bf16 values -> 8 fp32 values: a bf16 is the upper half of an fp32.
+        // fp32 -> bf16, round to nearest even (as torch's conversion does); NaN stays NaN.
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        private static Vector256<float> Widen(ushort* p) =>
-            Avx2.ShiftLeftLogical(Avx2.ConvertToVector256Int32(Sse2.LoadVector128(p)), 16).AsSingle();
+        private static ushort ToBf16(float f)
+        {
+            uint u = BitConverter.SingleToUInt32Bits(f);
+            if (float.IsNaN(f))
+            {
+                return 0x7FC0;
+            }
+
+            u += 0x7FFFu + ((u >> 16) & 1);
+            return (ushort)(u >> 16);
+        }
+    }
+}
+
+/// <summary>
+/// Persistent helper threads for <see cref="Bf16Gemv"/>: the caller takes one share of the rows, each worker another.
+/// Workers spin for a short while after each job (decode issues products back to back), then block.
+/// </summary>
+internal static class GemvWorkers
+{
+    private static readonly Worker[] Workers = Enumerable.Range(1, Math.Max(0, Environment.ProcessorCount - 1)).Select(i => new Worker(i)).ToArray();
+    private static readonly Lock Gate = new();
+
+    public static void Run(int rows, Bf16Gemv.Job job)
+    {
+        int parts = Math.Min(Workers.Length + 1, Math.Max(1, rows / 64));
+        if (parts == 1)
+        {
+            job.Run(0, rows);
+            return;
+        }
+
+        lock (Gate)
+        {
+            for (int p = 1; p < parts; p++)
+            {
+                Workers[p - 1].Start(job, rows * p / parts, rows * (p + 1) / parts);
+            }
+
+            job.Run(0, rows / parts);
+            for (int p = 1; p < parts; p++)
+            {
+                Workers[p - 1].Wait();
+            }
+        }
+    }
+
+    [System.Diagnostics.CodeAnalysis.SuppressMessage("Design", "CA1001", Justification = "Workers live as long as the process.")]
+    private sealed class Worker
+    {
+        private const int SpinCount = 20_000;
+        private readonly ManualResetEventSlim _go = new(false, 1000);
+        private Bf16Gemv.Job _job;
+        private int _from;
+        private int _to;
+        private volatile bool _done = true;
+
+        public Worker(int index)
+        {
+            var thread = new Thread(Loop) { IsBackground = true, Name = $"judgehost-gemv-{index}" };
+            thread.Start();
+        }
+
+        public void Start(Bf16Gemv.Job job, int from, int to)
+        {
+            _job = job;
+            _from = from;
+            _to = to;
+            _done = false;
+            _go.Set();
+        }
+
+        public void Wait()
+        {
+            var spinner = default(SpinWait);
+            while (!_done)
+            {
+                spinner.SpinOnce(sleep1Threshold: -1);
+            }
+        }
+
+        private void Loop()
+        {
+            while (true)
+            {
+                // Spin a little for the next job before blocking: decode issues products back to back.
+                for (int i = 0; i < SpinCount && !_go.IsSet; i++)
+                {
+                    Thread.SpinWait(20);
+                }
+
+                _go.Wait();
+                _go.Reset();
+                _job.Run(_from, _to);
+                _done = true;
+            }
+        }
     }
 }

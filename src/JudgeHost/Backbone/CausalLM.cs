@@ -296,6 +296,9 @@ public sealed class CausalLM : nn.Module
 
     public Device Device { get; private set; } = CPU;
 
+    /// <summary>Single-row decode steps of this model run their matrix-vector products in <see cref="Bf16Gemv"/>.</summary>
+    public bool UsesManagedGemv => Bf16Gemv.Supported && DType == ScalarType.BFloat16 && Device.type == DeviceType.CPU;
+
     public KvCache NewCache(int batch, int capacity) =>
         new(Config.NumHiddenLayers, batch, Config.KeyValueHeads, Config.HeadDim, capacity, DType, Device);
 
@@ -317,6 +320,9 @@ public sealed class CausalLM : nn.Module
         using var scope = NewDisposeScope();
         int steps = (int)inputsEmbeds.shape[1];
         int start = cache.Length;
+
+        // One row: the products run on Bf16Gemv's workers, so libtorch's own threads must not spin against them.
+        using var threads = inputsEmbeds.shape[0] * steps == 1 && UsesManagedGemv ? TorchThreads.Limit(1) : null;
         cache.Reserve(steps, valid.to(Device));
         var mask = AttentionMask(cache.ValidSlots(start + steps), start, steps);
         var (cos, sin) = _rotary.Compute(positionIds.to(Device), DType);

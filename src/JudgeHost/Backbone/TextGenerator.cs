@@ -206,6 +206,10 @@ public sealed class TextGenerator(CausalLM model)
         var logits = firstLogits.select(1, firstLogits.shape[1] - 1);                                     // [B, V]
         var clock = Stopwatch.StartNew();
         int decoded = 0;
+
+        // One row on the CPU in bf16: the matrix-vector products run on .NET threads (Bf16Gemv). libtorch's worker
+        // threads would only spin against them between the tiny remaining ops, so they are parked for the loop.
+        using var threads = batch == 1 && model.UsesManagedGemv ? TorchThreads.Limit(1) : null;
         try
         {
             for (int step = 0; step < maxNewTokens; step++)

@@ -100,12 +100,28 @@ public sealed record DecoderConfig
     public int HeadDim => HeadDimOverride ?? (HiddenSize / NumAttentionHeads);
 
     /// <summary>q/k/v projections carry a bias: always for Qwen2, when <c>attention_bias</c> for Llama.</summary>
-    public bool QkvBias => ModelType is "qwen2" || AttentionBias;
+    public bool QkvBias => ModelType is "qwen2" or "qwen2_vl" or "qwen2_5_vl" || AttentionBias;
 
     /// <summary>o_proj carries a bias only for Llama with <c>attention_bias</c>.</summary>
     public bool OutputBias => ModelType is "llama" && AttentionBias;
 
-    public static readonly string[] SupportedModelTypes = ["qwen2", "llama"];
+    public static readonly string[] SupportedModelTypes = ["qwen2", "llama", "qwen2_vl", "qwen2_5_vl"];
+
+    /// <summary>Checkpoint prefixes that belong to modality plugins, not to the decoder (loaded through their weight source).</summary>
+    public IReadOnlyList<string> PluginPrefixes => ModelType is "qwen2_vl" or "qwen2_5_vl" ? ["visual.", "model.visual."] : [];
+
+    /// <summary>Vision placeholder token ids (Qwen2-VL family), from config.json.</summary>
+    [JsonPropertyName("image_token_id")]
+    public int? ImageTokenId { get; init; }
+
+    [JsonPropertyName("video_token_id")]
+    public int? VideoTokenId { get; init; }
+
+    [JsonPropertyName("vision_start_token_id")]
+    public int? VisionStartTokenId { get; init; }
+
+    [JsonPropertyName("vision_end_token_id")]
+    public int? VisionEndTokenId { get; init; }
 
     public static DecoderConfig Load(string directory)
     {
@@ -116,7 +132,19 @@ public sealed record DecoderConfig
             throw new JudgeHostException($"config.json in '{directory}' has model_type '{type}'; the text backbone runs {string.Join(", ", SupportedModelTypes)}.");
         }
 
-        var config = root.Deserialize<DecoderConfig>() ?? throw new CorruptCheckpointException($"config.json in '{directory}' is empty.");
+        // Newer transformers nest the language model's keys in text_config; older ones keep them at the top.
+        bool nestedText = root.TryGetProperty("text_config", out var textConfig) && textConfig.ValueKind == JsonValueKind.Object && !root.TryGetProperty("hidden_size", out _);
+        var source = nestedText ? textConfig : root;
+        var config = (source.Deserialize<DecoderConfig>() ?? throw new CorruptCheckpointException($"config.json in '{directory}' is empty.")) with { ModelType = type };
+        if (nestedText && config.ImageTokenId is null)
+        {
+            var ids = root.Deserialize<DecoderConfig>()!;
+            config = config with
+            {
+                ImageTokenId = ids.ImageTokenId, VideoTokenId = ids.VideoTokenId, VisionStartTokenId = ids.VisionStartTokenId, VisionEndTokenId = ids.VisionEndTokenId,
+            };
+        }
+
         config.Validate(directory);
         return config;
     }

@@ -12,7 +12,7 @@ namespace JudgeHost.Judging;
 public sealed class JudgeService(IJudgeBackend backend, JudgeOptions options)
 {
     /// <summary>Marker placed in the user text for media item <paramref name="index"/>; the backend replaces it.</summary>
-    public static string MediaMarker(int index) => $"<|media:{index}|>";
+    public static string MediaMarker(int index) => JudgeHost.Backbone.MediaSplicer.MarkerFor(index);
 
     public JudgeOptions Options => options;
 

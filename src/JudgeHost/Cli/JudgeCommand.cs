@@ -5,6 +5,7 @@ using JudgeHost.Backbone;
 using JudgeHost.Hosting;
 using JudgeHost.Judging;
 using JudgeHost.Store;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace JudgeHost.Cli;
 
@@ -48,7 +49,9 @@ public static class JudgeCommand
             options.Validate();
             using var app = JudgeHostApp.Create(GlobalOptions.ToSettings(parse), parse.InvocationConfiguration.Error);
             using var model = ModelCommands.LoadTextModel(parse, app, parse.GetValue(Model)!, parse.GetValue(DType) ?? "bfloat16");
-            var backend = new TextJudgeBackend(model.Generator, model.RequireTokenizer(), model.RequireTemplate(), model.EosIds);
+            var resolver = new JudgeHost.Plugins.EncoderResolver(app.Services.GetServices<IModalityEncoderFactory>(), app.Catalog);
+            using var media = new MediaEncoders(resolver, parse.GetValue(Model)!, model.Model, app.Services.GetRequiredService<Microsoft.Extensions.Logging.ILoggerFactory>());
+            var backend = new TextJudgeBackend(model.Generator, model.RequireTokenizer(), model.RequireTemplate(), model.EosIds, media);
             var service = new JudgeService(backend, options);
 
             string? outPath = parse.GetValue(Output);

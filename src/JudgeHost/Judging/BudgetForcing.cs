@@ -21,7 +21,8 @@ public sealed record BudgetForcing(int MinThinkingTokens = 0, int MaxThinkingTok
 /// <param name="Waits">Times "Wait" was appended.</param>
 /// <param name="ForcedAnswer">The reasoning was cut at the maximum budget.</param>
 /// <param name="PromptTokens">Prompt tokens of the first round.</param>
-public sealed record SampleText(string Text, int Tokens, bool Truncated, int Waits, bool ForcedAnswer, int PromptTokens = 0);
+/// <param name="Error">Why the prompt could not be run; null when it ran.</param>
+public sealed record SampleText(string Text, int Tokens, bool Truncated, int Waits, bool ForcedAnswer, int PromptTokens = 0, string? Error = null);
 
 /// <summary>Runs generation rounds with budget forcing over any backend.</summary>
 public static class BudgetForcedGeneration
@@ -34,7 +35,7 @@ public static class BudgetForcedGeneration
         if (!budget.Enabled)
         {
             return backend.Generate(prompts, settings, ct)
-                .Select((o, i) => new SampleText(prompts[i].AssistantPrefix + o.Text, o.Tokens, o.Truncated, 0, false, o.PromptTokens)).ToArray();
+                .Select((o, i) => new SampleText(prompts[i].AssistantPrefix + o.Text, o.Tokens, o.Truncated, 0, false, o.PromptTokens, o.Error)).ToArray();
         }
 
         int n = prompts.Count;
@@ -46,6 +47,7 @@ public static class BudgetForcedGeneration
         var truncated = new bool[n];
         var needsAnswer = new bool[n];
         var promptTokens = new int[n];
+        var errors = new string?[n];
 
         // Reasoning rounds: stop at </think>, then decide per sample whether to wait, force, or go on to the answer.
         while (done.Any(d => !d))
@@ -60,6 +62,13 @@ public static class BudgetForcedGeneration
             {
                 int i = active[k];
                 var o = outputs[k];
+                if (o.Error is not null)
+                {
+                    errors[i] = o.Error;
+                    done[i] = true;
+                    continue;
+                }
+
                 promptTokens[i] = promptTokens[i] == 0 ? o.PromptTokens : promptTokens[i];
                 tokens[i] += o.Tokens;
                 bool closed = o.StoppedBy == ThinkClose;
@@ -104,6 +113,6 @@ public static class BudgetForcedGeneration
             }
         }
 
-        return Enumerable.Range(0, n).Select(i => new SampleText(text[i], tokens[i], truncated[i], waits[i], forced[i], promptTokens[i])).ToArray();
+        return Enumerable.Range(0, n).Select(i => new SampleText(text[i], tokens[i], truncated[i], waits[i], forced[i], promptTokens[i], errors[i])).ToArray();
     }
 }

@@ -21,7 +21,8 @@ public sealed record GenerationSettings(int MaxNewTokens, float Temperature, flo
 /// <param name="Tokens">Tokens generated.</param>
 /// <param name="StoppedBy">The stop string hit, "eos", or "length".</param>
 /// <param name="PromptTokens">Tokens of the prompt this generation continued (0 when the backend does not count).</param>
-public sealed record GenerationOutput(string Text, int Tokens, string StoppedBy, int PromptTokens = 0)
+/// <param name="Error">Why this prompt could not be run (e.g. a plugin rejected its media); null when it ran.</param>
+public sealed record GenerationOutput(string Text, int Tokens, string StoppedBy, int PromptTokens = 0, string? Error = null)
 {
     public bool Truncated => StoppedBy == "length";
 }

@@ -113,6 +113,11 @@ public sealed class JudgeService(IJudgeBackend backend, JudgeOptions options)
 
     private JudgeResult Aggregate(JudgeRequest request, List<(Plan Plan, SampleText Text)> samples)
     {
+        if (samples.FirstOrDefault(s => s.Text.Error is not null) is { Text.Error: { } error })
+        {
+            return JudgeResult.Failed(request.Id, TaskName(request.Task), $"Request '{request.Id}': {error}");
+        }
+
         var records = new List<SampleRecord>();
         var byOrder = new Dictionary<string, List<Verdict>>();
         foreach (var (plan, text) in samples)

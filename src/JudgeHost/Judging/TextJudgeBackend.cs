@@ -4,74 +4,120 @@ using JudgeHost.Backbone;
 namespace JudgeHost.Judging;
 
 /// <summary>
-/// The judge backend over the text backbone: renders each chat with the checkpoint's chat template, tokenizes,
-/// prefills the part shared by sibling prompts (system + media + instruction) once, forks it for every candidate
-/// order and sample, and decodes them as one batch with stop strings. Media need a modality model (issue #6);
-/// here they are refused per request.
+/// The judge backend over the backbone: renders each chat with the checkpoint's chat template, places media
+/// embeddings from the modality plugins (when <paramref name="media"/> is given), prefills the part shared by
+/// sibling prompts (system + media + instruction) once, forks it for every candidate order and sample, and decodes
+/// them as one batch with stop strings. A media item a plugin rejects fails only the prompts that carry it.
 /// </summary>
-public sealed class TextJudgeBackend(TextGenerator generator, HfTokenizer tokenizer, ChatTemplate template, IReadOnlyCollection<int> eosIds) : IJudgeBackend
+public sealed class TextJudgeBackend(TextGenerator generator, HfTokenizer tokenizer, ChatTemplate template, IReadOnlyCollection<int> eosIds, MediaEncoders? media = null) : IJudgeBackend
 {
     private const int StopWindowTokens = 16;
 
-    public IReadOnlySet<string> Modalities { get; } = new HashSet<string>();
+    public IReadOnlySet<string> Modalities { get; } = media?.Modalities ?? new HashSet<string>();
 
     public IReadOnlyList<GenerationOutput> Generate(IReadOnlyList<JudgePrompt> prompts, GenerationSettings settings, CancellationToken cancellationToken = default)
     {
-        if (prompts.FirstOrDefault(p => p.Media.Count > 0) is { } withMedia)
-        {
-            throw new InvalidMediaException(
-                $"{withMedia.Media[0].Describe()} cannot be judged by a text-only model. Use a multimodal checkpoint with its modality plugin, or remove the media.");
-        }
-
-        var tokens = prompts.Select(Tokenize).ToArray();
         var results = new GenerationOutput[prompts.Count];
         var sampling = new SamplingOptions(settings.Temperature, settings.TopP, 0, settings.Seed);
 
-        // Prompts that share system text and user prefix share a KV prefix: prefill it once, fork for the rest.
-        foreach (var group in Enumerable.Range(0, prompts.Count).GroupBy(i => (prompts[i].System, prompts[i].User[..prompts[i].SharedPrefixLength])))
+        // Prompts that share system text, user prefix and media share a KV prefix: prefill it once, fork for the rest.
+        foreach (var group in Enumerable.Range(0, prompts.Count).GroupBy(i => GroupKey(prompts[i])))
         {
             cancellationToken.ThrowIfCancellationRequested();
             int[] rows = [.. group];
-            int common = CommonPrefix(rows.Select(i => tokens[i]).ToArray());
-            var continuations = rows.Select(i => (IReadOnlyList<int>)tokens[i][common..]).ToArray();
-            string?[] stopHit = new string?[rows.Length];
-            string? Stop(int row, IReadOnlyList<int> generated)
+            var encoded = new List<EncodedMedia>();
+            try
             {
-                if (settings.StopStrings.Count == 0)
+                foreach (var item in prompts[rows[0]].Media)
                 {
-                    return null;
+                    encoded.Add(media?.Encode(item, cancellationToken)
+                        ?? throw new InvalidMediaException($"{item.Describe()} cannot be judged by a text-only model. Use a multimodal checkpoint with its modality plugin, or remove the media."));
                 }
 
-                string tail = tokenizer.Decode(generated.Skip(Math.Max(0, generated.Count - StopWindowTokens)));
-                stopHit[row] = settings.StopStrings.FirstOrDefault(s => tail.Contains(s, StringComparison.Ordinal));
-                return stopHit[row] is null ? null : "stop_string";
+                GenerateGroup(prompts, rows, encoded, settings, sampling, results);
             }
-
-            using var prefix = generator.Prefill(tokens[rows[0]][..common], reserve: continuations.Max(c => c.Count) + settings.MaxNewTokens);
-            var outputs = generator.Continue(prefix, continuations, settings.MaxNewTokens, sampling, eosIds, Stop);
-            for (int k = 0; k < rows.Length; k++)
+            catch (JudgeHostException e) when (e.IsUserError)
             {
-                var o = outputs[k];
-                var ids = o.FinishReason == "stop" ? o.Tokens.Take(o.Tokens.Count - 1) : o.Tokens;   // drop the eos token itself
-                string text = tokenizer.Decode(ids);
-                string stoppedBy = o.FinishReason switch { "stop" => "eos", "length" => "length", _ => stopHit[k]! };
-                if (stopHit[k] is { } s)
+                foreach (int row in rows)
                 {
-                    int at = text.IndexOf(s, StringComparison.Ordinal);
-                    text = at >= 0 ? text[..(at + s.Length)] : text;
+                    results[row] = new GenerationOutput("", 0, "error", 0, e.Message);
                 }
-
-                results[rows[k]] = new GenerationOutput(text, o.Tokens.Count, stoppedBy, tokens[rows[k]].Length);
+            }
+            finally
+            {
+                foreach (var e in encoded)
+                {
+                    e.Dispose();
+                }
             }
         }
 
         return results;
     }
 
-    private int[] Tokenize(JudgePrompt prompt)
+    private static string GroupKey(JudgePrompt p) =>
+        string.Join("\u0001", [p.System, p.User[..p.SharedPrefixLength], .. p.Media.Select(m => $"{m.Modality}:{m.Path}:{m.Value}:{string.Join(",", m.Attributes.Select(a => a.Key + "=" + a.Value))}")]);
+
+    private void GenerateGroup(IReadOnlyList<JudgePrompt> prompts, int[] rows, List<EncodedMedia> encoded, GenerationSettings settings, SamplingOptions sampling, GenerationOutput[] results)
+    {
+        // Every row: the segments before the last media item are identical; only the final token run differs.
+        var inputs = rows.Select(i => Sequence(prompts[i], encoded)).ToArray();
+        var finals = inputs.Select(s => ((SequenceSegment.Tokens)s.Segments[^1]).Ids.ToArray()).ToArray();
+        int head = inputs[0].Length - finals[0].Length;
+        int common = CommonPrefix(finals);
+        var prefixSegments = inputs[0].Segments.Take(inputs[0].Segments.Count - 1).Append(new SequenceSegment.Tokens(finals[0][..common])).ToArray();
+        using var prefixPositions = inputs[0].PositionIds?.narrow(-1, 0, head + common).clone();
+        int[] promptTokens = inputs.Select(s => s.Length).ToArray();
+        foreach (var input in inputs)
+        {
+            input.PositionIds?.Dispose();
+        }
+
+        var continuations = finals.Select(f => (IReadOnlyList<int>)f[common..]).ToArray();
+        string?[] stopHit = new string?[rows.Length];
+        string? Stop(int row, IReadOnlyList<int> generated)
+        {
+            if (settings.StopStrings.Count == 0)
+            {
+                return null;
+            }
+
+            string tail = tokenizer.Decode(generated.Skip(Math.Max(0, generated.Count - StopWindowTokens)));
+            stopHit[row] = settings.StopStrings.FirstOrDefault(s => tail.Contains(s, StringComparison.Ordinal));
+            return stopHit[row] is null ? null : "stop_string";
+        }
+
+        using var prefix = generator.Prefill(new SequenceInput(prefixSegments, prefixPositions), reserve: continuations.Max(c => c.Count) + settings.MaxNewTokens);
+        var outputs = generator.Continue(prefix, continuations, settings.MaxNewTokens, sampling, eosIds, Stop);
+        for (int k = 0; k < rows.Length; k++)
+        {
+            var o = outputs[k];
+            var ids = o.FinishReason == "stop" ? o.Tokens.Take(o.Tokens.Count - 1) : o.Tokens;   // drop the eos token itself
+            string text = tokenizer.Decode(ids);
+            string stoppedBy = o.FinishReason switch { "stop" => "eos", "length" => "length", _ => stopHit[k]! };
+            if (stopHit[k] is { } s)
+            {
+                int at = text.IndexOf(s, StringComparison.Ordinal);
+                text = at >= 0 ? text[..(at + s.Length)] : text;
+            }
+
+            results[rows[k]] = new GenerationOutput(text, o.Tokens.Count, stoppedBy, promptTokens[k]);
+        }
+    }
+
+    // The rendered chat as a sequence: text tokens, and media embeddings framed as the family expects.
+    private SequenceInput Sequence(JudgePrompt prompt, IReadOnlyList<EncodedMedia> encoded)
     {
         string text = template.Render([new ChatMessage("system", prompt.System), new ChatMessage("user", prompt.User)], addGenerationPrompt: true) + prompt.AssistantPrefix;
-        return [.. tokenizer.Encode(text, addSpecialTokens: false)];
+        if (encoded.Count == 0)
+        {
+            return SequenceInput.FromTokens([.. tokenizer.Encode(text, addSpecialTokens: false)]);
+        }
+
+        var input = MediaSplicer.Build(text, encoded, tokenizer, media!.Framing, media.UsesMrope, media.TokensPerSecond);
+        return input.Segments[^1] is SequenceSegment.Tokens { Ids.Count: > 1 }
+            ? input
+            : throw new InvalidOperationException("A judge prompt must end with text after its last media item.");
     }
 
     // Longest common token prefix, leaving at least one token for every row to continue from.

@@ -1,0 +1,93 @@
+using System.Text.Json;
+using JudgeHost.Abstractions;
+using JudgeHost.Backbone;
+using JudgeHost.Plugins;
+using Microsoft.Extensions.Logging;
+
+namespace JudgeHost.Judging;
+
+/// <summary>
+/// The modality encoders of one loaded model: resolves each item's plugin for the checkpoint family, creates its
+/// encoder once (weights read through a prefix-scoped weight source over the checkpoint), and says how the family
+/// frames media in text (Qwen2-VL vision tokens and M-RoPE, or plain 1-D runs).
+/// </summary>
+public sealed class MediaEncoders : IDisposable
+{
+    private readonly EncoderResolver _resolver;
+    private readonly CheckpointFiles _files;
+    private readonly JsonElement _config;
+    private readonly CausalLM _model;
+    private readonly string _directory;
+    private readonly ILoggerFactory _loggers;
+    private readonly Dictionary<IModalityEncoderFactory, IModalityEncoder> _encoders = [];
+
+    public MediaEncoders(EncoderResolver resolver, string modelDirectory, CausalLM model, ILoggerFactory loggers)
+    {
+        _resolver = resolver;
+        _directory = modelDirectory;
+        _model = model;
+        _loggers = loggers;
+        _config = ModelConfigFile.Read(modelDirectory);
+        _files = CheckpointFiles.Open(modelDirectory);
+        Family = model.Config.ModelType;
+        bool qwenVision = Family is "qwen2_vl" or "qwen2_5_vl";
+        Framing = qwenVision ? MediaFraming.Qwen2VL : new MediaFraming("", "");
+        UsesMrope = model.Config.RopeScaling?.MropeSection is { Length: 3 };
+        TokensPerSecond = _config.TryGetProperty("vision_config", out var v) && v.TryGetProperty("tokens_per_second", out var tps) && tps.TryGetDouble(out double value)
+            ? value
+            : 2.0;
+        Modalities = resolver.Factories
+            .Where(f => f.Families.Count == 0 || f.Families.Contains(Family, StringComparer.OrdinalIgnoreCase))
+            .Select(f => f.Modality).ToHashSet(StringComparer.OrdinalIgnoreCase);
+    }
+
+    public string Family { get; }
+
+    public MediaFraming Framing { get; }
+
+    public bool UsesMrope { get; }
+
+    public double TokensPerSecond { get; }
+
+    public IReadOnlySet<string> Modalities { get; }
+
+    /// <summary>Encodes one item with its plugin. Throws the plugin's typed errors (e.g. <see cref="InvalidMediaException"/>).</summary>
+    public EncodedMedia Encode(MediaItem item, CancellationToken ct)
+    {
+        var factory = _resolver.Resolve(item.Modality, Family);
+        if (!_encoders.TryGetValue(factory, out var encoder))
+        {
+            encoder = factory.Create(new EncoderContext
+            {
+                Family = Family,
+                Config = _config,
+                HiddenSize = _model.Config.HiddenSize,
+                Device = _model.Device,
+                DType = _model.DType,
+                Weights = _files.WithPrefix(factory.WeightPrefix),
+                ModelDirectory = _directory,
+                Logger = _loggers.CreateLogger(factory.GetType().FullName ?? item.Modality),
+            });
+            _encoders[factory] = encoder;
+        }
+
+        var encoded = encoder.Encode(item, ct);
+        if (encoded.Embeddings.dim() != 2 || encoded.Embeddings.shape[1] != _model.Config.HiddenSize)
+        {
+            encoded.Dispose();
+            throw new PluginLoadException($"The {item.Modality} plugin returned embeddings of shape [{string.Join(", ", encoded.Embeddings.shape)}]; the model's hidden size is {_model.Config.HiddenSize}. The plugin is broken.");
+        }
+
+        return encoded;
+    }
+
+    public void Dispose()
+    {
+        foreach (var encoder in _encoders.Values)
+        {
+            encoder.Dispose();
+        }
+
+        _files.Dispose();
+    }
+}

@@ -64,7 +64,7 @@ public sealed class MediaEncoders : IDisposable
                 HiddenSize = _model.Config.HiddenSize,
                 Device = _model.Device,
                 DType = _model.DType,
-                Weights = _files.WithPrefix(factory.WeightPrefix),
+                Weights = Weights(factory.WeightPrefix),
                 ModelDirectory = _directory,
                 Logger = _loggers.CreateLogger(factory.GetType().FullName ?? item.Modality),
             });
@@ -79,6 +79,15 @@ public sealed class MediaEncoders : IDisposable
         }
 
         return encoded;
+    }
+
+    // Checkpoints re-saved by transformers >= 4.52 keep plugin tensors under "model." (model.visual.*).
+    private IWeightSource Weights(string prefix)
+    {
+        var weights = _files.WithPrefix(prefix);
+        return weights.Names.Count == 0 && prefix.Length > 0 && _files.Names.Any(n => n.StartsWith("model." + prefix, StringComparison.Ordinal))
+            ? _files.WithPrefix("model." + prefix)
+            : weights;
     }
 
     public void Dispose()

@@ -133,7 +133,7 @@ public static class ModelCommands
 
     public static Command BuildTools()
     {
-        var family = new Option<string>("--family") { Description = "qwen2 or llama.", Required = true };
+        var family = new Option<string>("--family") { Description = "qwen2, llama or qwen2_5_vl (needs --tokenizer).", Required = true };
         var outDir = new Option<string>("--out") { Description = "Directory to write.", Required = true };
         var tied = new Option<bool?>("--tied") { Description = "Tie lm_head to the embedding (default: qwen2 yes, llama no)." };
         var seed = new Option<long>("--seed") { Description = "Weight seed.", DefaultValueFactory = _ => 0 };
@@ -153,7 +153,12 @@ public static class ModelCommands
                 "qwen2-0.5b" => TinyCheckpoint.Qwen2HalfB,
                 var other => throw new JudgeHostException($"Unknown --size '{other}'. Use tiny or qwen2-0.5b."),
             };
-            if (parse.GetValue(tokenizerDir) is { } tok)
+            if (parse.GetValue(family) == "qwen2_5_vl")
+            {
+                TinyVisionCheckpoint.Write(parse.GetValue(outDir)!, parse.GetValue(tokenizerDir)
+                    ?? throw new JudgeHostException("A qwen2_5_vl tiny checkpoint needs --tokenizer (a Qwen tokenizer with the vision tokens)."), parse.GetValue(seed));
+            }
+            else if (parse.GetValue(tokenizerDir) is { } tok)
             {
                 TinyCheckpoint.WriteWithTokenizer(parse.GetValue(outDir)!, parse.GetValue(family)!, shape, tok, parse.GetValue(tied), parse.GetValue(seed));
             }

@@ -1,0 +1,81 @@
+using System.Globalization;
+using JudgeHost.Abstractions;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace Modalities.Image;
+
+/// <summary>Encodes images for Qwen2.5-VL: decode, Qwen2-VL preprocessing, the vision tower (<c>visual.*</c> weights).</summary>
+public sealed class Qwen25ImageEncoderFactory(ImagePluginSettings settings) : IModalityEncoderFactory
+{
+    public string Modality => "image";
+
+    public IReadOnlyList<string> Families => ["qwen2_5_vl"];
+
+    public string WeightPrefix => "visual.";
+
+    public IModalityEncoder Create(EncoderContext context)
+    {
+        var config = Qwen25VisionConfig.From(context.Config);
+        if (config.OutHiddenSize != context.HiddenSize)
+        {
+            throw new CorruptCheckpointException($"vision_config.out_hidden_size is {config.OutHiddenSize} but the language model's hidden size is {context.HiddenSize}; the checkpoint is inconsistent.");
+        }
+
+        string preprocessor = Path.Combine(context.ModelDirectory, "preprocessor_config.json");
+        var options = File.Exists(preprocessor) ? Qwen2VLImageOptions.FromPreprocessorConfig(preprocessor) : Qwen2VLImageOptions.Default;
+        options = options with
+        {
+            MinPixels = settings.MinPixels ?? options.MinPixels,
+            MaxPixels = settings.MaxPixels ?? options.MaxPixels,
+        };
+        var tower = new Qwen25VisionTower(config);
+        try
+        {
+            tower.Load(context.Weights);
+            return new Qwen25ImageEncoder(tower, options, settings, context.DType, context.Device);
+        }
+        catch
+        {
+            tower.Dispose();
+            throw;
+        }
+    }
+}
+
+/// <summary>One image → <c>[t·h·w/4, hidden]</c> embeddings laid out as a (1, h/2, w/2) grid.</summary>
+public sealed class Qwen25ImageEncoder(Qwen25VisionTower tower, Qwen2VLImageOptions options, ImagePluginSettings settings, ScalarType dtype, Device device) : IModalityEncoder
+{
+    public EncodedMedia Encode(MediaItem item, CancellationToken cancellationToken = default)
+    {
+        string path = item.Path ?? throw new InvalidMediaException($"{item.Describe()} has no path; images are read from files.");
+        var image = ImageDecoder.DecodeFile(path, new ImageDecoderOptions { MaxPixels = settings.MaxImagePixels, ApplyExifOrientation = settings.ApplyExifOrientation });
+        var itemOptions = options with
+        {
+            MinPixels = Attribute(item, "min_pixels") ?? options.MinPixels,
+            MaxPixels = Attribute(item, "max_pixels") ?? options.MaxPixels,
+        };
+        var features = Qwen2VLImageProcessor.Preprocess(image, itemOptions);
+        cancellationToken.ThrowIfCancellationRequested();
+        using var scope = NewDisposeScope();
+        var pixels = tensor(features.PixelValues).view(features.Rows, features.Columns);                   // [N, 1176]
+        var embeddings = tower.forward(pixels, [(features.GridT, features.GridH, features.GridW)]);          // [N/4, hidden]
+        int merge = tower.Config.SpatialMergeSize;
+        var result = embeddings.to(dtype, device).MoveToOuterDisposeScope();
+        return new EncodedMedia(result, new PositionLayout.Grid(features.GridT, features.GridH / merge, features.GridW / merge, 0));
+    }
+
+    public void Dispose() => tower.Dispose();
+
+    private static long? Attribute(MediaItem item, string key)
+    {
+        if (!item.Attributes.TryGetValue(key, out string? text))
+        {
+            return null;
+        }
+
+        return long.TryParse(text, NumberStyles.Integer, CultureInfo.InvariantCulture, out long value) && value > 0
+            ? value
+            : throw new InvalidMediaException($"{item.Describe()}: attribute {key} '{text}' is not a positive integer.");
+    }
+}

@@ -1,0 +1,90 @@
+using System.Text.Json;
+using JudgeHost.Backbone;
+using JudgeHost.Tests.Plugins;
+
+namespace JudgeHost.Tests.Cli;
+
+/// <summary>
+/// Images end to end through the in-repo image plugin (built into plugins/ by the solution) on a tiny random
+/// Qwen2.5-VL checkpoint: decode, Qwen2-VL preprocessing, vision tower, M-RoPE splice, judging.
+/// </summary>
+[Collection(TorchCollection.Name)]
+public sealed class ImageJudgeTests : IDisposable
+{
+    private static readonly string Photo = Path.Combine(RepoPaths.Root, "tests", "Modalities.Image.Tests", "Fixtures", "images", "photo_q90_320x240.jpg");
+    private readonly TempDir _dir = new();
+    private readonly PluginFolder _plugins = new();
+
+    public ImageJudgeTests()
+    {
+        PluginFolder.CopyDirectory(Path.Combine(RepoPaths.Root, "plugins", "Modalities.Image"), Path.Combine(_plugins.Path, "Modalities.Image"));
+    }
+
+    public void Dispose()
+    {
+        _plugins.Dispose();
+        _dir.Dispose();
+    }
+
+    private string TinyVL()
+    {
+        string path = _dir.Combine("tiny-vl");
+        if (!Directory.Exists(path))
+        {
+            TinyVisionCheckpoint.Write(path, Path.Combine(RepoPaths.Fixtures, "tokenizers", "qwen3"), seed: 2);
+        }
+
+        return path;
+    }
+
+    [Fact]
+    public async Task PluginsList_ShowsTheImagePlugin()
+    {
+        var result = await CliRunner.RunAsync("plugins", "list", "--plugins-dir", _plugins.Path);
+
+        Assert.Matches(@"Image\s+image\s+\S+\s+loaded", result.Output);
+    }
+
+    [Fact]
+    public async Task InspectEncode_Image_GivesOneTokenPerMergedPatchAsAGrid()
+    {
+        var result = await CliRunner.RunAsync("inspect", "encode", "--plugins-dir", _plugins.Path, "--modality", "image", "--model", TinyVL(), "--path", Photo);
+
+        Assert.True(result.ExitCode == 0, result.Error);
+        using var doc = JsonDocument.Parse(result.Output);
+        // 320x240 -> smart_resize 308x252 -> 22x18 patches -> 11x9 merged tokens.
+        Assert.Equal(99, doc.RootElement.GetProperty("tokens").GetInt32());
+        var layout = doc.RootElement.GetProperty("layout");
+        Assert.Equal("grid", layout.GetProperty("kind").GetString());
+        Assert.Equal(9, layout.GetProperty("h").GetInt32());
+        Assert.Equal(11, layout.GetProperty("w").GetInt32());
+    }
+
+    [Fact]
+    public async Task Judge_WithImages_EveryTaskRuns_AndABadImageFailsOnlyItsRequest()
+    {
+        string corrupt = _dir.Combine("corrupt.png");
+        await File.WriteAllBytesAsync(corrupt, [0x89, (byte)'P', (byte)'N', (byte)'G', 1, 2, 3]);
+        string input = _dir.Combine("requests.jsonl");
+        string media = $$"""[{"modality":"image","path":"{{Photo}}"}]""";
+        await File.WriteAllLinesAsync(input,
+        [
+            $$"""{"id":"pair","task":"pairwise","instruction":"Which caption fits?","media":{{media}},"candidates":["A cat.","A truck."]}""",
+            $$"""{"id":"score","task":"pointwise","instruction":"Caption quality?","media":{{media}},"candidates":["A photo."]}""",
+            $$"""{"id":"rank","task":"ranking","instruction":"Rank the captions.","media":{{media}},"candidates":["a","b","c"]}""",
+            "{\"id\":\"two-images\",\"task\":\"binary\",\"instruction\":\"Are both natural?\",\"aspect\":\"naturalness\",\"media\":[{\"modality\":\"image\",\"path\":\"" + Photo + "\"},{\"modality\":\"image\",\"path\":\"" + Photo + "\",\"attributes\":{\"max_pixels\":\"12544\"}}]}",
+            $$"""{"id":"bad","task":"binary","instruction":"Natural?","aspect":"naturalness","media":[{"modality":"image","path":"{{corrupt}}"}]}""",
+        ]);
+        string output = _dir.Combine("results.jsonl");
+
+        var result = await CliRunner.RunAsync("judge", "--plugins-dir", _plugins.Path, "--model", TinyVL(), "--input", input, "--output", output, "--max-new-tokens", "4", "--dtype", "float32");
+
+        Assert.Equal(2, result.ExitCode);
+        var records = (await File.ReadAllLinesAsync(output)).Select(l => JsonDocument.Parse(l).RootElement).ToList();
+        Assert.Equal(["unparsed", "unparsed", "unparsed", "unparsed", "error"], records.Select(r => r.GetProperty("status").GetString()));
+        Assert.Contains("corrupt.png", records[4].GetProperty("error").GetString(), StringComparison.Ordinal);
+        // The 99 image tokens are in every prompt; the second image of "two-images" is capped to 12544 px (16 tokens).
+        Assert.True(records[1].GetProperty("prompt_tokens").GetInt32() > 99);
+        Assert.True(records[3].GetProperty("prompt_tokens").GetInt32() > 99 + 16);
+    }
+}

@@ -12,7 +12,7 @@ public static class ContractVersion
     public const int Major = 1;
 
     /// <summary>Additive-change number; equals this assembly's <c>AssemblyVersion</c> minor.</summary>
-    public const int Minor = 0;
+    public const int Minor = 1;
 
     /// <summary>The contract version as a <see cref="Version"/> (<c>Major.Minor</c>).</summary>
     public static Version Current { get; } = new(Major, Minor);

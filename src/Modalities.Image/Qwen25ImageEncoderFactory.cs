@@ -44,18 +44,22 @@ public sealed class Qwen25ImageEncoderFactory(ImagePluginSettings settings) : IM
 }
 
 /// <summary>One image → <c>[t·h·w/4, hidden]</c> embeddings laid out as a (1, h/2, w/2) grid.</summary>
-public sealed class Qwen25ImageEncoder(Qwen25VisionTower tower, Qwen2VLImageOptions options, ImagePluginSettings settings, ScalarType dtype, Device device) : IModalityEncoder
+public sealed class Qwen25ImageEncoder(Qwen25VisionTower tower, Qwen2VLImageOptions options, ImagePluginSettings settings, ScalarType dtype, Device device) : IModalityEncoder, IMediaPreprocessor
 {
+    /// <summary>HF's <c>pixel_values [N, 1176]</c> (float32) and <c>image_grid_thw [1, 3]</c> (int64) for one image.</summary>
+    public IReadOnlyDictionary<string, Tensor> Preprocess(MediaItem item)
+    {
+        var features = Features(item);
+        return new Dictionary<string, Tensor>
+        {
+            ["pixel_values"] = tensor(features.PixelValues).view(features.Rows, features.Columns),
+            ["image_grid_thw"] = tensor(new long[] { features.GridT, features.GridH, features.GridW }).view(1, 3),
+        };
+    }
+
     public EncodedMedia Encode(MediaItem item, CancellationToken cancellationToken = default)
     {
-        string path = item.Path ?? throw new InvalidMediaException($"{item.Describe()} has no path; images are read from files.");
-        var image = ImageDecoder.DecodeFile(path, new ImageDecoderOptions { MaxPixels = settings.MaxImagePixels, ApplyExifOrientation = settings.ApplyExifOrientation });
-        var itemOptions = options with
-        {
-            MinPixels = Attribute(item, "min_pixels") ?? options.MinPixels,
-            MaxPixels = Attribute(item, "max_pixels") ?? options.MaxPixels,
-        };
-        var features = Qwen2VLImageProcessor.Preprocess(image, itemOptions);
+        var features = Features(item);
         cancellationToken.ThrowIfCancellationRequested();
         using var scope = NewDisposeScope();
         var pixels = tensor(features.PixelValues).view(features.Rows, features.Columns);                   // [N, 1176]
@@ -66,6 +70,18 @@ public sealed class Qwen25ImageEncoder(Qwen25VisionTower tower, Qwen2VLImageOpti
     }
 
     public void Dispose() => tower.Dispose();
+
+    private Qwen2VLImageFeatures Features(MediaItem item)
+    {
+        string path = item.Path ?? throw new InvalidMediaException($"{item.Describe()} has no path; images are read from files.");
+        var image = ImageDecoder.DecodeFile(path, new ImageDecoderOptions { MaxPixels = settings.MaxImagePixels, ApplyExifOrientation = settings.ApplyExifOrientation });
+        var itemOptions = options with
+        {
+            MinPixels = Attribute(item, "min_pixels") ?? options.MinPixels,
+            MaxPixels = Attribute(item, "max_pixels") ?? options.MaxPixels,
+        };
+        return Qwen2VLImageProcessor.Preprocess(image, itemOptions);
+    }
 
     private static long? Attribute(MediaItem item, string key)
     {

@@ -39,8 +39,52 @@ public static class InspectCommand
             return Task.FromResult(CliApp.Ok);
         });
 
+        var image = new Option<string?>("--image") { Description = "Image file." };
+        var video = new Option<string?>("--video") { Description = "Video file." };
+        var preprocess = new Command("preprocess", "Write a plugin's preprocessing of one item (e.g. float32 pixel_values [N, 1176], int64 image_grid_thw [1, 3]) to --out.");
+        foreach (var o in new Option[] { Model, image, video, Attributes, Out })
+        {
+            preprocess.Options.Add(o);
+        }
+
+        preprocess.SetAction((parse, ct) =>
+        {
+            string modelDir = parse.GetValue(Model) ?? throw new JudgeHostException("Give --model DIR: preprocessing follows the checkpoint's preprocessor_config.json.");
+            string outPath = parse.GetValue(Out) ?? throw new JudgeHostException("Give --out PATH.safetensors.");
+            (string modality, string? path) = (parse.GetValue(image), parse.GetValue(video)) switch
+            {
+                ({ } i, null) => ("image", i),
+                (null, { } v) => ("video", v),
+                _ => throw new JudgeHostException("Give exactly one of --image and --video."),
+            };
+            var attributes = ToItem(parse, modality, path).Attributes;
+            using var app = JudgeHostApp.Create(GlobalOptions.ToSettings(parse), parse.InvocationConfiguration.Error);
+            var resolver = new EncoderResolver(app.Services.GetServices<IModalityEncoderFactory>(), app.Catalog);
+            using var encoders = new JudgeHost.Judging.MediaEncoders(resolver, modelDir, DecoderConfig.Load(modelDir), torch.ScalarType.Float32, torch.CPU, app.Services.GetRequiredService<ILoggerFactory>());
+            var tensors = encoders.Preprocess(new MediaItem(modality, path, null, attributes));
+            try
+            {
+                SafeTensorsWriter.Write(outPath, tensors);
+                parse.InvocationConfiguration.Output.WriteLine(JsonSerializer.Serialize(new
+                {
+                    @out = outPath,
+                    tensors = tensors.ToDictionary(t => t.Key, t => new { dtype = t.Value.dtype.ToString(), shape = t.Value.shape }),
+                }));
+            }
+            finally
+            {
+                foreach (var t in tensors.Values)
+                {
+                    t.Dispose();
+                }
+            }
+
+            return Task.FromResult(CliApp.Ok);
+        });
+
         var inspect = new Command("inspect", "Show what the host and its plugins compute.");
         inspect.Subcommands.Add(encode);
+        inspect.Subcommands.Add(preprocess);
         inspect.Subcommands.Add(ModelCommands.BuildLogits());
         inspect.Subcommands.Add(ModelCommands.BuildTokenize());
         return inspect;
@@ -55,6 +99,11 @@ public static class InspectCommand
             throw new JudgeHostException("Give exactly one of --path and --value.");
         }
 
+        return ToItem(parse, parse.GetValue(Modality)!, path, value);
+    }
+
+    private static MediaItem ToItem(ParseResult parse, string modality, string? path, string? value = null)
+    {
         var attributes = new Dictionary<string, string>();
         foreach (string kv in parse.GetValue(Attributes) ?? [])
         {
@@ -67,7 +116,7 @@ public static class InspectCommand
             attributes[kv[..eq]] = kv[(eq + 1)..];
         }
 
-        return new MediaItem(parse.GetValue(Modality)!, path, value, attributes);
+        return new MediaItem(modality, path, value, attributes);
     }
 
     private static string Encode(JudgeHostApp app, MediaItem item, string? modelDir, int hidden, string? outPath, CancellationToken ct)

@@ -16,23 +16,33 @@ public sealed class MediaEncoders : IDisposable
     private readonly EncoderResolver _resolver;
     private readonly CheckpointFiles _files;
     private readonly JsonElement _config;
-    private readonly CausalLM _model;
+    private readonly DecoderConfig _decoder;
+    private readonly TorchSharp.torch.ScalarType _dtype;
+    private readonly TorchSharp.torch.Device _device;
     private readonly string _directory;
     private readonly ILoggerFactory _loggers;
     private readonly Dictionary<IModalityEncoderFactory, IModalityEncoder> _encoders = [];
 
     public MediaEncoders(EncoderResolver resolver, string modelDirectory, CausalLM model, ILoggerFactory loggers)
+        : this(resolver, modelDirectory, model.Config, model.DType, model.Device, loggers)
+    {
+    }
+
+    /// <summary>Encoders for a model that is not loaded (preprocessing inspection needs only its config).</summary>
+    public MediaEncoders(EncoderResolver resolver, string modelDirectory, DecoderConfig decoder, TorchSharp.torch.ScalarType dtype, TorchSharp.torch.Device device, ILoggerFactory loggers)
     {
         _resolver = resolver;
         _directory = modelDirectory;
-        _model = model;
+        _decoder = decoder;
+        _dtype = dtype;
+        _device = device;
         _loggers = loggers;
         _config = ModelConfigFile.Read(modelDirectory);
         _files = CheckpointFiles.Open(modelDirectory);
-        Family = model.Config.ModelType;
+        Family = decoder.ModelType;
         bool qwenVision = Family is "qwen2_vl" or "qwen2_5_vl";
         Framing = qwenVision ? MediaFraming.Qwen2VL : new MediaFraming("", "");
-        UsesMrope = model.Config.RopeScaling?.MropeSection is { Length: 3 };
+        UsesMrope = decoder.RopeScaling?.MropeSection is { Length: 3 };
         TokensPerSecond = _config.TryGetProperty("vision_config", out var v) && v.TryGetProperty("tokens_per_second", out var tps) && tps.TryGetDouble(out double value)
             ? value
             : 2.0;
@@ -54,6 +64,24 @@ public sealed class MediaEncoders : IDisposable
     /// <summary>Encodes one item with its plugin. Throws the plugin's typed errors (e.g. <see cref="InvalidMediaException"/>).</summary>
     public EncodedMedia Encode(MediaItem item, CancellationToken ct)
     {
+        var encoded = EncoderFor(item).Encode(item, ct);
+        if (encoded.Embeddings.dim() != 2 || encoded.Embeddings.shape[1] != _decoder.HiddenSize)
+        {
+            encoded.Dispose();
+            throw new PluginLoadException($"The {item.Modality} plugin returned embeddings of shape [{string.Join(", ", encoded.Embeddings.shape)}]; the model's hidden size is {_decoder.HiddenSize}. The plugin is broken.");
+        }
+
+        return encoded;
+    }
+
+    /// <summary>The plugin's preprocessing of one item (reference-processor tensor names), where its encoder exposes it.</summary>
+    public IReadOnlyDictionary<string, TorchSharp.torch.Tensor> Preprocess(MediaItem item) =>
+        EncoderFor(item) is IMediaPreprocessor preprocessor
+            ? preprocessor.Preprocess(item)
+            : throw new PluginLoadException($"The {item.Modality} plugin does not expose its preprocessing (IMediaPreprocessor).");
+
+    private IModalityEncoder EncoderFor(MediaItem item)
+    {
         var factory = _resolver.Resolve(item.Modality, Family);
         if (!_encoders.TryGetValue(factory, out var encoder))
         {
@@ -61,9 +89,9 @@ public sealed class MediaEncoders : IDisposable
             {
                 Family = Family,
                 Config = _config,
-                HiddenSize = _model.Config.HiddenSize,
-                Device = _model.Device,
-                DType = _model.DType,
+                HiddenSize = _decoder.HiddenSize,
+                Device = _device,
+                DType = _dtype,
                 Weights = Weights(factory.WeightPrefix),
                 ModelDirectory = _directory,
                 Logger = _loggers.CreateLogger(factory.GetType().FullName ?? item.Modality),
@@ -71,14 +99,7 @@ public sealed class MediaEncoders : IDisposable
             _encoders[factory] = encoder;
         }
 
-        var encoded = encoder.Encode(item, ct);
-        if (encoded.Embeddings.dim() != 2 || encoded.Embeddings.shape[1] != _model.Config.HiddenSize)
-        {
-            encoded.Dispose();
-            throw new PluginLoadException($"The {item.Modality} plugin returned embeddings of shape [{string.Join(", ", encoded.Embeddings.shape)}]; the model's hidden size is {_model.Config.HiddenSize}. The plugin is broken.");
-        }
-
-        return encoded;
+        return encoder;
     }
 
     // Checkpoints re-saved by transformers >= 4.52 keep plugin tensors under "model." (model.visual.*).

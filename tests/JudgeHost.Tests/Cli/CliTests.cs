@@ -32,7 +32,7 @@ public sealed class CliTests
         using var doc = System.Text.Json.JsonDocument.Parse(result.Output.Trim());
         Assert.Equal("Fake", doc.RootElement.GetProperty("name").GetString());
         Assert.Equal("loaded", doc.RootElement.GetProperty("status").GetString());
-        Assert.Equal("1.0", doc.RootElement.GetProperty("contract").GetString());
+        Assert.Equal("1.1", doc.RootElement.GetProperty("contract").GetString());
     }
 
     [Fact]

@@ -61,6 +61,30 @@ public sealed class ImageJudgeTests : IDisposable
     }
 
     [Fact]
+    public async Task InspectPreprocess_Image_WritesPixelValuesAndGrid()
+    {
+        string outFile = _dir.Combine("pre.safetensors");
+
+        var result = await CliRunner.RunAsync("inspect", "preprocess", "--plugins-dir", _plugins.Path, "--model", TinyVL(), "--image", Photo, "--out", outFile);
+
+        Assert.True(result.ExitCode == 0, result.Error);
+        using var file = SafeTensorsFile.Open(outFile);
+        Assert.Equal([396L, 1176L], file["pixel_values"].Shape);
+        Assert.Equal(TorchSharp.torch.ScalarType.Float32, file["pixel_values"].DType);
+        using var grid = file.Load("image_grid_thw");
+        Assert.Equal([1L, 18, 22], grid.data<long>().ToArray());
+    }
+
+    [Fact]
+    public async Task InspectPreprocess_VideoWithoutVideoPlugin_IsUserError()
+    {
+        var result = await CliRunner.RunAsync("inspect", "preprocess", "--plugins-dir", _plugins.Path, "--model", TinyVL(), "--video", "clip.mp4", "--out", _dir.Combine("v.safetensors"));
+
+        Assert.Equal(2, result.ExitCode);
+        Assert.Contains("No loaded plugin provides modality 'video'", result.Error, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Judge_WithImages_EveryTaskRuns_AndABadImageFailsOnlyItsRequest()
     {
         string corrupt = _dir.Combine("corrupt.png");

@@ -22,7 +22,7 @@ public sealed class PluginCatalogTests
         Assert.Equal(PluginStatus.Loaded, entry.Status);
         Assert.Equal("Fake", entry.Name);
         Assert.Equal(["fake"], entry.Modalities);
-        Assert.Equal(new Version(1, 0, 0, 0), entry.ContractVersion);
+        Assert.Equal(new Version(1, 1, 0, 0), entry.ContractVersion);
         Assert.Null(entry.Reason);
     }
 
@@ -90,7 +90,7 @@ public sealed class PluginCatalogTests
         var entry = Assert.Single(app.Catalog.Entries);
         Assert.Equal(PluginStatus.Incompatible, entry.Status);
         Assert.Equal(new Version(2, 0, 0, 0), entry.ContractVersion);
-        Assert.Contains("newer than this host's 1.0", entry.Reason, StringComparison.Ordinal);
+        Assert.Contains("newer than this host's 1.1", entry.Reason, StringComparison.Ordinal);
     }
 
     [Fact]
@@ -138,8 +138,9 @@ public sealed class PluginCatalogTests
     }
 
     [Theory]
-    [InlineData(1, 0, null)]                       // the host's own contract
-    [InlineData(1, 1, "newer than this host's")]    // a newer minor may use members this host lacks
+    [InlineData(1, 1, null)]                       // the host's own contract
+    [InlineData(1, 0, null)]                       // an older minor: everything it uses still exists
+    [InlineData(1, 2, "newer than this host's")]    // a newer minor may use members this host lacks
     [InlineData(2, 0, "newer than this host's")]    // a newer major is a breaking change
     [InlineData(0, 9, "older major")]               // an older major no longer binds
     public void Incompatibility_FollowsTheContractVersionRule(int major, int minor, string? expected)

@@ -3,6 +3,7 @@ using System.Text.Json;
 using JudgeHost.Abstractions;
 using JudgeHost.Backbone;
 using JudgeHost.Hosting;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Configuration;
 using TorchSharp;
 
@@ -24,6 +25,8 @@ public static class ModelCommands
     private static readonly Option<string?> Prompt = new("--prompt") { Description = "Prompt text (needs tokenizer.json)." };
     private static readonly Option<bool> Chat = new("--chat") { Description = "Wrap --prompt as a user turn with the checkpoint's chat template and generation prompt." };
     private static readonly Option<string?> Text = new("--text") { Description = "Text to tokenize." };
+    private static readonly Option<string[]> Images = new("--image") { Description = "Image file placed before the prompt (repeatable; needs --prompt and a vision checkpoint with its plugin)." };
+    private static readonly Option<string[]> Videos = new("--video") { Description = "Video file placed before the prompt (repeatable)." };
     private static readonly Option<string?> TextFile = new("--text-file") { Description = "UTF-8 file whose whole content is tokenized." };
 
     public static Command BuildLogits()
@@ -34,23 +37,23 @@ public static class ModelCommands
             logits.Options.Add(o);
         }
 
+        logits.Options.Add(Prompt);
+        logits.Options.Add(Chat);
+        logits.Options.Add(Images);
+        logits.Options.Add(Videos);
         logits.SetAction((parse, ct) =>
         {
-            int[] ids = ParseIds(parse.GetValue(Ids) ?? throw new JudgeHostException("Give --ids, e.g. --ids 1,2,3."));
             string outPath = parse.GetValue(Out) ?? throw new JudgeHostException("Give --out PATH.safetensors.");
             using var app = JudgeHostApp.Create(GlobalOptions.ToSettings(parse), parse.InvocationConfiguration.Error);
-            var (model, report) = Load(parse, app, "float32");
-            using (model)
+            using var model = LoadTextModel(parse, app, parse.GetValue(Model)!, parse.GetValue(DTypeOption) ?? "float32");
+            using var scope = torch.NewDisposeScope();
+            var input = BuildInput(parse, app, model, ct);
+            using var values = model.Generator.AllLogits(input);
+            SafeTensorsWriter.Write(outPath, [new("logits", values)]);
+            parse.InvocationConfiguration.Output.WriteLine(JsonSerializer.Serialize(new
             {
-                CheckIds(ids, model.Config);
-                using var values = new TextGenerator(model).AllLogits(ids);
-                SafeTensorsWriter.Write(outPath, [new("logits", values)]);
-                parse.InvocationConfiguration.Output.WriteLine(JsonSerializer.Serialize(new
-                {
-                    @out = outPath, shape = values.shape, load_gb_per_s = Math.Round(report.GigabytesPerSecond, 3),
-                }));
-            }
-
+                @out = outPath, shape = values.shape, load_gb_per_s = Math.Round(model.Report.GigabytesPerSecond, 3),
+            }));
             return Task.FromResult(CliApp.Ok);
         });
         return logits;
@@ -66,34 +69,18 @@ public static class ModelCommands
 
         generate.Options.Add(Prompt);
         generate.Options.Add(Chat);
+        generate.Options.Add(Images);
+        generate.Options.Add(Videos);
         generate.SetAction((parse, ct) =>
         {
-            string? idsText = parse.GetValue(Ids);
-            string? prompt = parse.GetValue(Prompt);
-            if ((idsText is null) == (prompt is null))
-            {
-                throw new JudgeHostException("Give exactly one of --ids and --prompt.");
-            }
-
             using var app = JudgeHostApp.Create(GlobalOptions.ToSettings(parse), parse.InvocationConfiguration.Error);
             using var model = LoadTextModel(parse, app, parse.GetValue(Model)!, parse.GetValue(DTypeOption) ?? "bfloat16");
-            int[] ids;
-            if (prompt is not null)
-            {
-                var tokenizer = model.RequireTokenizer();
-                string text = parse.GetValue(Chat) ? model.RequireTemplate().Render([new ChatMessage("user", prompt)], addGenerationPrompt: true) : prompt;
-                ids = [.. tokenizer.Encode(text, addSpecialTokens: !parse.GetValue(Chat))];
-            }
-            else
-            {
-                ids = ParseIds(idsText!);
-            }
-
-            CheckIds(ids, model.Model.Config);
+            using var scope = torch.NewDisposeScope();
+            var input = BuildInput(parse, app, model, ct);
             var sampling = new SamplingOptions(parse.GetValue(Temperature), parse.GetValue(TopP), parse.GetValue(TopK), parse.GetValue(Seed));
             sampling.Validate();
             int[] eos = parse.GetValue(IgnoreEos) ? [] : model.EosIds;
-            var result = model.Generator.Generate([ids], parse.GetValue(MaxNewTokens), sampling, eos)[0];
+            var result = model.Generator.Generate([input], parse.GetValue(MaxNewTokens), sampling, eos)[0];
             string? decoded = model.Tokenizer?.Decode(result.FinishReason == "stop" ? result.Tokens.Take(result.Tokens.Count - 1) : result.Tokens, skipSpecialTokens: false);
             parse.InvocationConfiguration.Output.WriteLine(JsonSerializer.Serialize(new { ids = result.Tokens, text = decoded, finish_reason = result.FinishReason }));
             return Task.FromResult(CliApp.Ok);
@@ -200,6 +187,55 @@ public static class ModelCommands
         if (bad >= 0)
         {
             throw new JudgeHostException($"Token id {ids[bad]} (position {bad}) is outside the vocabulary [0, {config.VocabSize}).");
+        }
+    }
+
+    // --ids, or --prompt [--chat] with media placed before the prompt text (as the Qwen2.5-VL chat template does).
+    private static SequenceInput BuildInput(ParseResult parse, JudgeHostApp app, TextModel model, CancellationToken ct)
+    {
+        string? idsText = parse.GetValue(Ids);
+        string? prompt = parse.GetValue(Prompt);
+        if ((idsText is null) == (prompt is null))
+        {
+            throw new JudgeHostException("Give exactly one of --ids and --prompt.");
+        }
+
+        var items = (parse.GetValue(Images) ?? []).Select(p => MediaItem.FromFile("image", p))
+            .Concat((parse.GetValue(Videos) ?? []).Select(p => MediaItem.FromFile("video", p))).ToArray();
+        if (idsText is not null)
+        {
+            if (items.Length > 0)
+            {
+                throw new JudgeHostException("--image and --video need --prompt (the placeholders are placed by the chat template).");
+            }
+
+            int[] ids = ParseIds(idsText);
+            CheckIds(ids, model.Model.Config);
+            return SequenceInput.FromTokens(ids);
+        }
+
+        var tokenizer = model.RequireTokenizer();
+        bool chat = parse.GetValue(Chat);
+        string user = string.Concat(items.Select((_, i) => MediaSplicer.MarkerFor(i))) + prompt;
+        string text = chat ? model.RequireTemplate().Render([new ChatMessage("user", user)], addGenerationPrompt: true) : user;
+        if (items.Length == 0)
+        {
+            int[] ids = [.. tokenizer.Encode(text, addSpecialTokens: !chat)];
+            CheckIds(ids, model.Model.Config);
+            return SequenceInput.FromTokens(ids);
+        }
+
+        var resolver = new JudgeHost.Plugins.EncoderResolver(app.Services.GetServices<IModalityEncoderFactory>(), app.Catalog);
+        var media = new JudgeHost.Judging.MediaEncoders(resolver, model.Directory, model.Model, app.Services.GetRequiredService<Microsoft.Extensions.Logging.ILoggerFactory>());
+        try
+        {
+            // The encoded tensors join the caller's dispose scope; the encoders (and their weights) are released here.
+            var encoded = items.Select(item => media.Encode(item, ct)).ToArray();
+            return MediaSplicer.Build(text, encoded, tokenizer, media.Framing, media.UsesMrope, media.TokensPerSecond);
+        }
+        finally
+        {
+            media.Dispose();
         }
     }
 

@@ -76,6 +76,26 @@ public sealed class ImageJudgeTests : IDisposable
     }
 
     [Fact]
+    public async Task GenerateAndLogits_WithImage_ApplyTheChatTemplateWithVisionTokens()
+    {
+        string outFile = _dir.Combine("logits.safetensors");
+
+        var generate = await CliRunner.RunAsync("generate", "--plugins-dir", _plugins.Path, "--model", TinyVL(), "--image", Photo, "--prompt", "Describe it.", "--chat",
+            "--max-new-tokens", "3", "--dtype", "float32");
+        var logits = await CliRunner.RunAsync("inspect", "logits", "--plugins-dir", _plugins.Path, "--model", TinyVL(), "--image", Photo, "--prompt", "Describe it.", "--chat", "--out", outFile);
+        var textOnly = await CliRunner.RunAsync("inspect", "logits", "--model", TinyVL(), "--prompt", "Describe it.", "--chat", "--out", _dir.Combine("text.safetensors"));
+
+        Assert.True(generate.ExitCode == 0, generate.Error);
+        Assert.Equal(3, JsonDocument.Parse(generate.Output).RootElement.GetProperty("ids").GetArrayLength());
+        Assert.True(logits.ExitCode == 0, logits.Error);
+        Assert.True(textOnly.ExitCode == 0, textOnly.Error);
+        using var withImage = SafeTensorsFile.Open(outFile);
+        using var text = SafeTensorsFile.Open(_dir.Combine("text.safetensors"));
+        // The image adds <|vision_start|>, 99 embedding rows and <|vision_end|>.
+        Assert.Equal(text["logits"].Shape[0] + 101, withImage["logits"].Shape[0]);
+    }
+
+    [Fact]
     public async Task InspectPreprocess_VideoWithoutVideoPlugin_IsUserError()
     {
         var result = await CliRunner.RunAsync("inspect", "preprocess", "--plugins-dir", _plugins.Path, "--model", TinyVL(), "--video", "clip.mp4", "--out", _dir.Combine("v.safetensors"));

@@ -24,7 +24,7 @@ public static class EvalCommand
         {
             string path = parse.GetValue(Input)!;
             var results = new List<JudgeResult>();
-            await foreach (var (line, text) in Lines(path, ct))
+            await foreach (var (line, text) in JsonlReader.ReadLinesAsync(path, ct))
             {
                 try
                 {
@@ -68,7 +68,7 @@ public static class EvalCommand
             }
 
             int failures = 0;
-            await foreach (var (line, text) in Lines(parse.GetValue(Input)!, ct))
+            await foreach (var (line, text) in JsonlReader.ReadLinesAsync(parse.GetValue(Input)!, ct))
             {
                 string json;
                 try
@@ -101,25 +101,6 @@ public static class EvalCommand
             JudgeTask.Ranking => AnswerFormat.RankingScores(item.Candidates ?? throw new JudgeHostException("a ranking item needs \"candidates\" (how many were ranked)."), scale.Min, scale.Max),
             _ => AnswerFormat.YesNo,
         };
-    }
-
-    private static async IAsyncEnumerable<(int Line, string Text)> Lines(string path, [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken ct)
-    {
-        if (!File.Exists(path))
-        {
-            throw new JudgeHostException($"Input file '{path}' does not exist.");
-        }
-
-        using var reader = new StreamReader(path);
-        int n = 0;
-        while (await reader.ReadLineAsync(ct) is { } line)
-        {
-            n++;
-            if (!string.IsNullOrWhiteSpace(line))
-            {
-                yield return (n, line);
-            }
-        }
     }
 
     private sealed record RewardItem(

@@ -245,12 +245,6 @@ public static class ModelCommands
         return TextModel.Load(directory, dtype, device);
     }
 
-    private static (CausalLM, LoadReport) Load(ParseResult parse, JudgeHostApp app, string defaultDType)
-    {
-        var (dtype, device) = Placement(parse, app, parse.GetValue(DTypeOption) ?? defaultDType);
-        return CheckpointLoader.Load(parse.GetValue(Model)!, dtype, device);
-    }
-
     private static (torch.ScalarType, torch.Device) Placement(ParseResult parse, JudgeHostApp app, string dtypeName)
     {
         var dtype = dtypeName switch

@@ -17,24 +17,31 @@ public sealed record RequestLine(int Line, string Id, JudgeRequest? Request, str
 /// </summary>
 public static class JsonlReader
 {
-    public static async IAsyncEnumerable<RequestLine> ReadRequestsAsync(string path, [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken ct = default)
+    /// <summary>The non-blank lines of a UTF-8 JSONL file with their 1-based numbers.</summary>
+    public static async IAsyncEnumerable<(int Number, string Text)> ReadLinesAsync(string path, [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken ct = default)
     {
         if (!File.Exists(path))
         {
             throw new JudgeHost.Abstractions.JudgeHostException($"Input file '{path}' does not exist.");
         }
 
-        var seen = new HashSet<string>(StringComparer.Ordinal);
         using var reader = new StreamReader(path, System.Text.Encoding.UTF8);
         int number = 0;
         while (await reader.ReadLineAsync(ct) is { } line)
         {
             number++;
-            if (string.IsNullOrWhiteSpace(line))
+            if (!string.IsNullOrWhiteSpace(line))
             {
-                continue;
+                yield return (number, line);
             }
+        }
+    }
 
+    public static async IAsyncEnumerable<RequestLine> ReadRequestsAsync(string path, [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken ct = default)
+    {
+        var seen = new HashSet<string>(StringComparer.Ordinal);
+        await foreach (var (number, line) in ReadLinesAsync(path, ct))
+        {
             var parsed = Parse(line, number);
             if (parsed.Request is not null && !seen.Add(parsed.Id))
             {

@@ -11,9 +11,6 @@ namespace JudgeHost.Judging;
 /// </summary>
 public sealed class JudgeService(IJudgeBackend backend, JudgeOptions options)
 {
-    /// <summary>Marker placed in the user text for media item <paramref name="index"/>; the backend replaces it.</summary>
-    public static string MediaMarker(int index) => JudgeHost.Backbone.MediaSplicer.MarkerFor(index);
-
     public JudgeOptions Options => options;
 
     public IReadOnlyList<JudgeResult> Judge(IReadOnlyList<JudgeRequest> requests, CancellationToken ct = default)
@@ -92,7 +89,7 @@ public sealed class JudgeService(IJudgeBackend backend, JudgeOptions options)
         }
 
         var format = FormatFor(template, request.Task, scale, n);
-        string media = string.Concat(request.Media.Select((_, i) => MediaMarker(i) + "\n\n"));
+        string media = string.Concat(request.Media.Select((_, i) => JudgeHost.Backbone.MediaSplicer.MarkerFor(i) + "\n\n"));
         var values = new PromptValues(media, request.Instruction, request.EffectiveCriteria,
             scale.Min.ToString(CultureInfo.InvariantCulture), scale.Max.ToString(CultureInfo.InvariantCulture), request.Aspect, request.Reference);
         var items = request.Media.Select(m => new MediaItem(m.Modality, m.Path, m.Value, m.Attributes ?? new Dictionary<string, string>())).ToArray();

@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # The main job on a fresh machine (only the .NET SDK needed): build, install the sample plugin, list plugins,
-# check libtorch, then judge the example requests (text, then images). Until the bundled trained judge lands (issue #10) the judge is
+# check libtorch, then judge the example requests (text, then images and videos). Until the bundled trained judge lands (issue #10) the judge is
 # a tiny random-weight Qwen2 checkpoint with the real Qwen3 tokenizer: it runs the whole pipeline, and its
 # verdicts are honestly reported as "unparsed" (random weights cannot follow the protocol).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+bash tools/install-system-deps.sh   # Debian's ffmpeg for the video plugin, when missing
 dotnet build JudgeHost.sln -nologo -v:q
 dotnet build samples/TimeSeriesModality -nologo -v:q
 judgehost() { dotnet run --project src/JudgeHost --no-build -- "$@"; }
@@ -15,7 +16,7 @@ judgehost tools make-tiny --family qwen2 --tokenizer tests/JudgeHost.Tests/Fixtu
 judgehost judge --model artifacts/tiny-judge --input examples/requests.jsonl --output artifacts/results.jsonl --max-new-tokens 32
 echo "results: artifacts/results.jsonl"
 head -c 600 artifacts/results.jsonl; echo
-# Images through the image plugin on a tiny random Qwen2.5-VL (same honest "unparsed" verdicts).
+# Images and videos through the image and video plugins on a tiny random Qwen2.5-VL (same honest "unparsed" verdicts).
 judgehost tools make-tiny --family qwen2_5_vl --tokenizer tests/JudgeHost.Tests/Fixtures/tokenizers/qwen3 --out artifacts/tiny-vl-judge --seed 1
 judgehost judge --model artifacts/tiny-vl-judge --input examples/image-requests.jsonl --output artifacts/image-results.jsonl --max-new-tokens 16
 echo "image results: artifacts/image-results.jsonl"

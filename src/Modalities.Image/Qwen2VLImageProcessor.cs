@@ -23,7 +23,12 @@ public static class Qwen2VLImageProcessor
     /// <param name="source">The image's name for messages.</param>
     /// <returns>The resized (height, width).</returns>
     /// <exception cref="InvalidMediaException">Aspect ratio above 200, or a result with a zero side.</exception>
-    public static (int Height, int Width) SmartResize(int height, int width, int factor, long minPixels, long maxPixels, string source = "image")
+    public static (int Height, int Width) SmartResize(int height, int width, int factor, long minPixels, long maxPixels, string source = "image") =>
+        SmartResize(height, width, factor, (double)minPixels, maxPixels, source);
+
+    /// <summary><see cref="SmartResize(int, int, int, long, long, string)"/> with fractional pixel limits (qwen-vl-utils'
+    /// per-frame video budget <c>total_pixels / nframes * 2</c> is a Python float).</summary>
+    public static (int Height, int Width) SmartResize(int height, int width, int factor, double minPixels, double maxPixels, string source = "image")
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(height, 1);
         ArgumentOutOfRangeException.ThrowIfLessThan(width, 1);
@@ -54,15 +59,16 @@ public static class Qwen2VLImageProcessor
 
         if (hBar < 1 || wBar < 1 || hBar > int.MaxValue || wBar > int.MaxValue)
         {
-            throw new InvalidMediaException(
-                $"Image '{source}' ({width}x{height}) resizes to {wBar}x{hBar} with min_pixels={minPixels}, max_pixels={maxPixels}. Use a larger image or raise min_pixels.");
+            throw new InvalidMediaException(string.Create(
+                CultureInfo.InvariantCulture,
+                $"Image '{source}' ({width}x{height}) resizes to {wBar}x{hBar} with min_pixels={minPixels}, max_pixels={maxPixels}. Use a larger image or raise min_pixels."));
         }
 
         return ((int)hBar, (int)wBar);
     }
 
     /// <summary>Preprocesses one image into HF's <c>pixel_values</c> and <c>image_grid_thw</c>.</summary>
-    /// <param name="image">Decoded RGB pixels (see <see cref="ImageDecoder"/>).</param>
+    /// <param name="image">Decoded RGB pixels (see <c>ImageDecoder</c>).</param>
     /// <param name="options">Processor settings (a checkpoint's preprocessor_config.json, optionally overridden).</param>
     /// <returns>pixel_values <c>[Rows, 1176]</c> and the grid.</returns>
     /// <exception cref="InvalidMediaException">The image cannot be processed (aspect ratio, size).</exception>
@@ -84,7 +90,7 @@ public static class Qwen2VLImageProcessor
         byte[] resized = options.DoResize
             ? PillowResize.Bicubic(image.Pixels, image.Width, image.Height, width, height)
             : image.Pixels;
-        return Patchify(resized, height, width, NormalizationTable(options), options);
+        return Patchify([resized], height, width, NormalizationTable(options), options);
     }
 
     /// <summary>
@@ -115,49 +121,58 @@ public static class Qwen2VLImageProcessor
     }
 
     /// <summary>
-    /// The patchify of <c>_preprocess</c> for one frame repeated <c>temporal_patch_size</c> times:
+    /// The patchify of <c>_preprocess</c> for a run of frames of one size (an image is one frame): the frame count is
+    /// padded to a multiple of <c>temporal_patch_size</c> by repeating the last frame, then
     /// <c>reshape(t, tp, C, gh/m, m, p, gw/m, m, p).transpose(0, 3, 6, 4, 7, 2, 1, 5, 8).reshape(t*gh*gw, C*tp*p*p)</c>.
     /// </summary>
-    internal static Qwen2VLImageFeatures Patchify(byte[] rgb, int height, int width, float[] table, Qwen2VLImageOptions options)
+    /// <param name="frames">Row-major RGB frames, each <c>height * width * 3</c> bytes.</param>
+    /// <param name="height">Frame height (a multiple of patch_size * merge_size).</param>
+    /// <param name="width">Frame width (a multiple of patch_size * merge_size).</param>
+    /// <param name="table">The per-channel level table of <see cref="NormalizationTable"/>.</param>
+    /// <param name="options">Patch, merge and temporal patch sizes.</param>
+    internal static Qwen2VLImageFeatures Patchify(IReadOnlyList<byte[]> frames, int height, int width, float[] table, Qwen2VLImageOptions options)
     {
         int p = options.PatchSize;
         int m = options.MergeSize;
         int tp = options.TemporalPatchSize;
+        int gridT = (frames.Count + tp - 1) / tp;
         int gridH = height / p;
         int gridW = width / p;
-        int rows = checked(gridH * gridW);
+        int rows = checked(gridT * gridH * gridW);
         int columns = 3 * tp * p * p;
         int plane = p * p;
         var pixelValues = new float[checked((long)rows * columns)];
 
         int row = 0;
-        for (int bh = 0; bh < gridH / m; bh++)
+        for (int t = 0; t < gridT; t++)
         {
-            for (int bw = 0; bw < gridW / m; bw++)
+            for (int bh = 0; bh < gridH / m; bh++)
             {
-                for (int mh = 0; mh < m; mh++)
+                for (int bw = 0; bw < gridW / m; bw++)
                 {
-                    for (int mw = 0; mw < m; mw++, row++)
+                    for (int mh = 0; mh < m; mh++)
                     {
-                        int y0 = ((bh * m) + mh) * p;
-                        int x0 = ((bw * m) + mw) * p;
-                        var dst = pixelValues.AsSpan(row * columns, columns);
-                        for (int c = 0; c < 3; c++)
+                        for (int mw = 0; mw < m; mw++, row++)
                         {
-                            var frame0 = dst.Slice(c * tp * plane, plane); // column = ((c * tp + frame) * p + py) * p + px
-                            var levels = table.AsSpan(c * 256, 256);
-                            for (int py = 0; py < p; py++)
+                            int y0 = ((bh * m) + mh) * p;
+                            int x0 = ((bw * m) + mw) * p;
+                            var dst = pixelValues.AsSpan(row * columns, columns);
+                            for (int c = 0; c < 3; c++)
                             {
-                                int s = ((((y0 + py) * width) + x0) * 3) + c;
-                                for (int px = 0; px < p; px++, s += 3)
+                                var levels = table.AsSpan(c * 256, 256);
+                                for (int f = 0; f < tp; f++)
                                 {
-                                    frame0[(py * p) + px] = levels[rgb[s]];
+                                    byte[] rgb = frames[Math.Min((t * tp) + f, frames.Count - 1)];
+                                    var slot = dst.Slice(((c * tp) + f) * plane, plane); // column = ((c * tp + f) * p + py) * p + px
+                                    for (int py = 0; py < p; py++)
+                                    {
+                                        int s = ((((y0 + py) * width) + x0) * 3) + c;
+                                        for (int px = 0; px < p; px++, s += 3)
+                                        {
+                                            slot[(py * p) + px] = levels[rgb[s]];
+                                        }
+                                    }
                                 }
-                            }
-
-                            for (int f = 1; f < tp; f++)
-                            {
-                                frame0.CopyTo(dst.Slice(((c * tp) + f) * plane, plane));
                             }
                         }
                     }
@@ -165,6 +180,6 @@ public static class Qwen2VLImageProcessor
             }
         }
 
-        return new Qwen2VLImageFeatures(pixelValues, rows, columns, 1, gridH, gridW, height, width, rows / (m * m));
+        return new Qwen2VLImageFeatures(pixelValues, rows, columns, gridT, gridH, gridW, height, width, rows / (m * m));
     }
 }

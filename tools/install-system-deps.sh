@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# Installs the Debian packages JudgeHost needs at run and test time, only those missing:
+#   ffmpeg (ffmpeg + ffprobe): video decoding in src/Modalities.Video, compressed audio in src/Modalities.Audio.
+# Needs root or password-less sudo when something is missing; prints what it installs.
+set -euo pipefail
+need=()
+{ command -v ffmpeg && command -v ffprobe; } >/dev/null 2>&1 || need+=(ffmpeg)
+if ((${#need[@]} == 0)); then
+    exit 0
+fi
+if [ "$(id -u)" = 0 ]; then
+    sudo=()
+elif command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; then
+    sudo=(sudo -n)
+else
+    echo "JudgeHost needs the Debian packages: ${need[*]}. Install them as root: apt-get install -y ${need[*]}" >&2
+    exit 1
+fi
+echo "installing Debian packages: ${need[*]}"
+export DEBIAN_FRONTEND=noninteractive
+"${sudo[@]}" apt-get update -q >/dev/null
+"${sudo[@]}" apt-get install -y -q --no-install-recommends "${need[@]}" >/dev/null

@@ -1,14 +1,20 @@
+extern alias video;
+
 using System.Diagnostics;
 using JudgeHost.Backbone;
 using Modalities.Image;
 using static TorchSharp.torch;
+using VideoReader = video::Modalities.Video.FfmpegVideoReader;
+using VideoSettings = video::Modalities.Video.VideoPluginSettings;
 
 namespace JudgeHost.Bench;
 
 /// <summary>
 /// Time to decode + preprocess a 448x448 image and to run the Qwen2.5-VL-7B-shaped vision tower on it (random
 /// weights), beside the decoder's time for one judgment on the same machine (Qwen2-0.5B-shaped bf16 decoder:
-/// prefill of the prompt with the image tokens, then 64 generated tokens).
+/// prefill of the prompt with the image tokens, then 64 generated tokens). Then the same for an 8-second 640x360
+/// 30 fps H.264 video (made with ffmpeg): decode + sample (2 fps, 16 frames) + resize + patchify, and the tower on
+/// its 8 temporal patches.
 /// </summary>
 public static class VisionBench
 {
@@ -63,9 +69,35 @@ public static class VisionBench
             var t = generator.LastTimings;
             output.WriteLine($"decoder, one judgment: prefill {t.PrefillTokens} tokens {t.PrefillSeconds * 1000:F0} ms + {t.DecodeTokens + 1} generated tokens {t.DecodeSeconds * 1000:F0} ms = {judge:F0} ms");
             output.WriteLine($"ratio: image preprocessing + tower = {(preprocess + encode) / judge:P1} of the decoder's time for one judgment");
+            var (videoPreprocess, videoEncode, videoTokens) = Video(tower, output);
+            output.WriteLine($"ratio: 8-s video preprocessing + tower = {(videoPreprocess + videoEncode) / judge:P1} of the decoder's time for one judgment (which would also prefill {videoTokens} more tokens)");
         }
 
         return 0;
+    }
+
+    private static (double Preprocess, double Encode, int Tokens) Video(Qwen25VisionTower tower, TextWriter output)
+    {
+        string mp4 = Path.Combine(Path.GetTempPath(), "judgehost-bench-8s-640x360.mp4");
+        if (!File.Exists(mp4))
+        {
+            using var ffmpeg = Process.Start(new ProcessStartInfo("ffmpeg", $"-y -nostdin -loglevel error -f lavfi -i testsrc2=size=640x360:rate=30:duration=8 -c:v libx264 -pix_fmt yuv420p -preset veryfast {mp4}"))!;
+            ffmpeg.WaitForExit();
+        }
+
+        var settings = new VideoSettings();
+        var clock = Stopwatch.StartNew();
+        var sampled = new VideoReader(settings).Read(mp4, settings.Sampling, mp4);
+        var features = video::Modalities.Video.Qwen25VideoEncoder.Patchify(sampled, video::Modalities.Image.Qwen2VLImageOptions.Default);
+        double preprocess = clock.Elapsed.TotalMilliseconds;
+        output.WriteLine($"8-s video 640x360 30 fps: decode + sample {sampled.Frames.Count} of {sampled.TotalFrames} frames + resize to {sampled.Width}x{sampled.Height} + patchify: {preprocess:F0} ms -> {features.Rows} patches, {features.TokenCount} tokens");
+
+        using var pixels = tensor(features.PixelValues).view(features.Rows, features.Columns);
+        clock.Restart();
+        using var embeddings = tower.forward(pixels, [(features.GridT, features.GridH, features.GridW)]);
+        double encode = clock.Elapsed.TotalMilliseconds;
+        output.WriteLine($"vision tower ({tower.Config.Depth} blocks) on the video: {encode:F0} ms for {features.Rows} patches -> [{string.Join(", ", embeddings.shape)}]");
+        return (preprocess, encode, features.TokenCount);
     }
 
     private static void WriteTestImage(string path, int width, int height)

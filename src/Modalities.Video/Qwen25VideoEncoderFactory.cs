@@ -72,12 +72,21 @@ public sealed class Qwen25VideoEncoder(Qwen25VisionTower tower, Qwen2VLImageOpti
 
     public void Dispose() => tower.Dispose();
 
+    /// <summary>The Qwen2-VL processor's rescale, normalize and temporal patchify of sampled frames:
+    /// <c>pixel_values_videos</c> and <c>video_grid_thw</c>.</summary>
+    public static Qwen2VLImageFeatures Patchify(SampledVideo video, Qwen2VLImageOptions image)
+    {
+        ArgumentNullException.ThrowIfNull(video);
+        ArgumentNullException.ThrowIfNull(image);
+        return Qwen2VLImageProcessor.Patchify(video.Frames, video.Height, video.Width, Qwen2VLImageProcessor.NormalizationTable(image), image);
+    }
+
     private (Qwen2VLImageFeatures Features, double SecondsPerGrid) Features(MediaItem item, CancellationToken cancellationToken)
     {
         string path = item.Path ?? throw new InvalidMediaException($"{item.Describe()} has no path; videos are read from files.");
         var sampling = settings.Sampling.With(item) with { Factor = image.Factor };
         var video = _reader.Read(path, sampling, path, cancellationToken);
-        var features = Qwen2VLImageProcessor.Patchify(video.Frames, video.Height, video.Width, Qwen2VLImageProcessor.NormalizationTable(image), image);
+        var features = Patchify(video, image);
 
         // Qwen2.5-VL processor: second_per_grid_ts = temporal_patch_size / fps, fps = qwen-vl-utils' sample_fps.
         return (features, image.TemporalPatchSize / video.SampleFps);

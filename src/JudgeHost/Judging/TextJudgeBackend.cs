@@ -108,7 +108,11 @@ public sealed class TextJudgeBackend(TextGenerator generator, HfTokenizer tokeni
     // The rendered chat as a sequence: text tokens, and media embeddings framed as the family expects.
     private SequenceInput Sequence(JudgePrompt prompt, IReadOnlyList<EncodedMedia> encoded)
     {
-        string text = template.Render([new ChatMessage("system", prompt.System), new ChatMessage("user", prompt.User)], addGenerationPrompt: true) + prompt.AssistantPrefix;
+        // An empty system prompt (a policy chat without one) is left out, so the template applies its own default.
+        ChatMessage[] chat = prompt.System.Length == 0
+            ? [new ChatMessage("user", prompt.User)]
+            : [new ChatMessage("system", prompt.System), new ChatMessage("user", prompt.User)];
+        string text = template.Render(chat, addGenerationPrompt: true) + prompt.AssistantPrefix;
         if (encoded.Count == 0)
         {
             return SequenceInput.FromTokens([.. tokenizer.Encode(text, addSpecialTokens: false)]);

@@ -28,6 +28,8 @@ public static class CliApp
         root.Subcommands.Add(JudgeCommand.Build());
         root.Subcommands.Add(EvalCommand.BuildEval());
         root.Subcommands.Add(EvalCommand.BuildReward());
+        root.Subcommands.Add(BestOfNCommand.Build());
+        root.Subcommands.Add(DpoCommand.Build());
         root.Subcommands.Add(ModelCommands.BuildTools());
         return root;
     }

@@ -1,0 +1,77 @@
+using JudgeHost.Abstractions;
+using Microsoft.Extensions.Logging;
+using static TorchSharp.torch;
+
+namespace Modalities.Audio;
+
+/// <summary>
+/// Encodes audio for Qwen2.5-Omni: decode, 16 kHz mono, Whisper log-mel features, the audio tower
+/// (<c>thinker.audio_tower.*</c> weights). With no audio-tower weights (e.g. <c>judgehost inspect mel</c> without a
+/// model) the encoder still preprocesses, and <see cref="IModalityEncoder.Encode"/> reports the missing weights.
+/// </summary>
+public sealed class Qwen25OmniAudioEncoderFactory(AudioPluginSettings settings) : IModalityEncoderFactory
+{
+    public string Modality => "audio";
+
+    public IReadOnlyList<string> Families => ["qwen2_5_omni"];
+
+    public string WeightPrefix => "thinker.audio_tower.";
+
+    public IModalityEncoder Create(EncoderContext context)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        string preprocessor = context.ModelDirectory.Length > 0 ? Path.Combine(context.ModelDirectory, "preprocessor_config.json") : "";
+        var options = File.Exists(preprocessor) ? WhisperFeatureOptions.FromPreprocessorConfig(preprocessor) : WhisperFeatureOptions.Default;
+        var extractor = new WhisperFeatureExtractor(options);
+        return new Qwen25OmniAudioEncoder(new AudioLoader(settings), extractor, context.Logger);
+    }
+}
+
+/// <summary>One recording → Whisper features (and, with the audio tower, embeddings laid out as a 1-D run).</summary>
+public sealed class Qwen25OmniAudioEncoder : IModalityEncoder, IMediaPreprocessor
+{
+    private readonly AudioLoader _loader;
+    private readonly ILogger _logger;
+
+    internal Qwen25OmniAudioEncoder(AudioLoader loader, WhisperFeatureExtractor extractor, ILogger logger)
+    {
+        _loader = loader;
+        Extractor = extractor;
+        _logger = logger;
+    }
+
+    public WhisperFeatureExtractor Extractor { get; }
+
+    /// <summary>HF's <c>input_features [feature_size, 3000]</c> (float32) and <c>feature_attention_mask [3000]</c> (int64).</summary>
+    public IReadOnlyDictionary<string, Tensor> Preprocess(MediaItem item)
+    {
+        var features = Features(item, CancellationToken.None);
+        return new Dictionary<string, Tensor>
+        {
+            ["input_features"] = features.InputFeatures,
+            ["feature_attention_mask"] = features.AttentionMask,
+        };
+    }
+
+    public EncodedMedia Encode(MediaItem item, CancellationToken cancellationToken = default) =>
+        throw new MissingWeightsException($"{item?.Describe()}: the checkpoint has no audio-tower weights (thinker.audio_tower.*); audio needs a Qwen2.5-Omni checkpoint.");
+
+    public void Dispose()
+    {
+    }
+
+    /// <summary>Decodes the item and computes its features (the caller disposes them).</summary>
+    public WhisperFeatures Features(MediaItem item, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(item);
+        string path = item.Path ?? throw new InvalidMediaException($"{item.Describe()} has no path; audio is read from files.");
+        var o = Extractor.Options;
+        var audio = _loader.Load(path, path, o.SamplingRate, cancellationToken);
+        if (audio.TotalSamples > o.NSamples)
+        {
+            _logger.LogWarning("Audio '{Path}' is {Seconds:0.##} s long; the model hears its first {Window} s only (the Hugging Face processor cuts it the same way).", path, (double)audio.TotalSamples / o.SamplingRate, o.ChunkLength);
+        }
+
+        return Extractor.Extract(audio.Samples, audio.TotalSamples);
+    }
+}

@@ -26,8 +26,16 @@ public sealed record WhisperFeatures(Tensor InputFeatures, Tensor AttentionMask,
 public sealed class WhisperFeatureExtractor
 {
     private readonly float[] _melFilters;
+    private readonly float[] _window;
+    private readonly RealFft _fft;
+    private readonly (int First, int Count)[] _melSupport;
 
     public WhisperFeatureExtractor(WhisperFeatureOptions options)
+        : this(options, null)
+    {
+    }
+
+    internal WhisperFeatureExtractor(WhisperFeatureOptions options, float[]? window)
     {
         ArgumentNullException.ThrowIfNull(options);
         string? problem = options.Check();
@@ -38,6 +46,26 @@ public sealed class WhisperFeatureExtractor
 
         Options = options;
         _melFilters = MelFilterBank(1 + (options.NFft / 2), options.FeatureSize, 0.0, 8000.0, options.SamplingRate);
+        _window = window ?? HannWindow(options.NFft);
+        _fft = new RealFft(options.NFft);
+        int bins = 1 + (options.NFft / 2);
+        _melSupport = new (int, int)[options.FeatureSize];
+        for (int m = 0; m < options.FeatureSize; m++)
+        {
+            int first = 0;
+            while (first < bins && _melFilters[(first * options.FeatureSize) + m] == 0f)
+            {
+                first++;
+            }
+
+            int last = bins - 1;
+            while (last >= first && _melFilters[(last * options.FeatureSize) + m] == 0f)
+            {
+                last--;
+            }
+
+            _melSupport[m] = (first, Math.Max(0, last - first + 1));
+        }
     }
 
     public WhisperFeatureOptions Options { get; }
@@ -72,21 +100,94 @@ public sealed class WhisperFeatureExtractor
             }
         }
 
-        using var scope = NewDisposeScope();
-        using var noGrad = no_grad();
-        var wave = tensor(padded).unsqueeze(0);                                                   // [1, n_samples]
-        var window = hann_window(o.NFft, periodic: true, dtype: ScalarType.Float32);
-        var stft = torch.stft(wave, o.NFft, o.HopLength, window: window, center: true, pad_mode: PaddingModes.Reflect, return_complex: true); // [1, bins, frames + 1]
-        var magnitudes = stft[.., .., ..^1].abs().pow(2);                                        // [1, bins, frames]
-        var filters = tensor(_melFilters).view(1 + (o.NFft / 2), o.FeatureSize);                  // [bins, mels]
-        var melSpec = filters.T.matmul(magnitudes);                                               // [1, mels, frames]
-        var logSpec = melSpec.clamp_min(1e-10).log10();
-        var maxVal = logSpec.max();
-        logSpec = maximum(logSpec, maxVal - 8.0);
-        logSpec = (logSpec + 4.0) / 4.0;
-        var features = logSpec.squeeze(0).contiguous().MoveToOuterDisposeScope();                // [mels, frames]
-        var maskTensor = tensor(mask).MoveToOuterDisposeScope();
+        var logSpec = LogMel(padded);                                                             // [mels, frames]
+        var features = tensor(logSpec).view(o.FeatureSize, frames);
+        var maskTensor = tensor(mask);
         return new WhisperFeatures(features, maskTensor, valid);
+    }
+
+    /// <summary>The periodic Hann window as <c>torch.hann_window(n)</c> computes it in float32.</summary>
+    public ReadOnlySpan<float> Window => _window;
+
+    /// <summary>
+    /// The torch path in float32, operation by operation: reflect-pad by n_fft/2, frame, multiply by the window, real
+    /// FFT (pocketfft's order, see <see cref="RealFft"/>), <c>|X|</c> as <c>sqrt(re² + im²)</c> then squared
+    /// (<c>.abs() ** 2</c>), mel projection (accumulated in float64, rounded once), <c>log10(max(·, 1e-10))</c>, floor at
+    /// max − 8, <c>(x + 4) / 4</c>. Returns <c>[mels, frames]</c> row-major.
+    /// </summary>
+    private float[] LogMel(float[] padded)
+    {
+        var o = Options;
+        int nFft = o.NFft, hop = o.HopLength, frames = o.NbMaxFrames, mels = o.FeatureSize, bins = 1 + (nFft / 2);
+        int pad = nFft / 2;
+        int length = padded.Length;
+        var power = new float[bins * frames];                       // [bins, frames]
+        var buffer = new float[nFft];
+        var scratch = new float[nFft];
+        for (int t = 0; t < frames; t++)                             // torch.stft's last frame is dropped: never computed
+        {
+            int start = (t * hop) - pad;
+            for (int j = 0; j < nFft; j++)
+            {
+                int at = start + j;
+                at = at < 0 ? -at : at >= length ? (2 * (length - 1)) - at : at; // reflect padding
+                buffer[j] = padded[at] * _window[j];
+            }
+
+            _fft.Forward(buffer, scratch);
+            for (int f = 0; f < bins; f++)
+            {
+                float re = f == 0 ? buffer[0] : 2 * f == nFft ? buffer[nFft - 1] : buffer[(2 * f) - 1];
+                float im = f == 0 || 2 * f == nFft ? 0f : buffer[2 * f];
+                float magnitude = MathF.Sqrt((re * re) + (im * im));
+                power[(f * frames) + t] = magnitude * magnitude;
+            }
+        }
+
+        var logSpec = new float[mels * frames];
+        float max = float.NegativeInfinity;
+        for (int m = 0; m < mels; m++)
+        {
+            var (first, count) = _melSupport[m];
+            for (int t = 0; t < frames; t++)
+            {
+                double sum = 0;
+                for (int f = first; f < first + count; f++)
+                {
+                    sum += (double)_melFilters[(f * mels) + m] * power[(f * frames) + t];
+                }
+
+                float value = MathF.Log10(Math.Max((float)sum, 1e-10f));
+                logSpec[(m * frames) + t] = value;
+                max = Math.Max(max, value);
+            }
+        }
+
+        float floor = max - 8.0f;
+        for (int i = 0; i < logSpec.Length; i++)
+        {
+            logSpec[i] = (Math.Max(logSpec[i], floor) + 4.0f) / 4.0f;
+        }
+
+        return logSpec;
+    }
+
+    /// <summary>
+    /// torch.hann_window(n, periodic=True) in float32: <c>0.5 - 0.5·cos(k · (2π/n))</c> for k &lt; n, each step rounded to
+    /// float32 as torch's <c>arange().mul_().cos_().mul_(-0.5).add_(0.5)</c> rounds it.
+    /// </summary>
+    internal static float[] HannWindow(int n)
+    {
+        float step = (float)(Math.PI * 2.0 / n);
+        var window = new float[n];
+        for (int k = 0; k < n; k++)
+        {
+            float angle = k * step;
+            float cos = (float)Math.Cos(angle);
+            window[k] = (cos * -0.5f) + 0.5f;
+        }
+
+        return window;
     }
 
     /// <summary>

@@ -360,7 +360,7 @@ def make_bad_files(bad_dir):
         "no_fmt_chunk.wav": b"RIFF" + struct.pack("<I", 4 + 8 + len(pcm)) + b"WAVE" + b"data" + struct.pack("<I", len(pcm)) + pcm,
         "absurd_rate.wav": wav_header(1, 1, 4_000_000_000, 16, len(pcm)) + pcm,
         "zero_rate.wav": wav_header(1, 1, 0, 16, len(pcm)) + pcm,
-        "bad_bits.wav": wav_header(1, 1, 16000, 12, len(pcm), block_align=2) + pcm,
+        "bad_bits.wav": wav_header(1, 1, 16000, 40, len(pcm), block_align=5) + pcm,
         "unsupported_codec.wav": wav_header(0x7A7A, 1, 16000, 16, len(pcm)) + pcm,
         "not_audio.mp3": b"This is a text file, not an MP3 recording.\n" * 20,
     }
@@ -397,7 +397,8 @@ def main():
         cases = make_recordings(tmp, audio_dir)
     bad = make_bad_files(bad_dir)
 
-    save_npz(os.path.join(exp_dir, "mel_filters.npz"), {"mel_filters": MEL_FILTERS.astype(np.float32)})
+    save_npz(os.path.join(exp_dir, "mel_filters.npz"), {"mel_filters": MEL_FILTERS.astype(np.float32),
+                                                        "hann_window": torch.hann_window(N_FFT).numpy()})
     manifest = {"libsoxr": SOXR.soxr_version().decode(), "libsndfile": sf.__libsndfile_version__,
                 "torch": torch.__version__, "numpy": np.__version__, "cases": [], "bad": bad}
     for case_id, name, fmt in cases:

@@ -85,9 +85,70 @@ public static class InspectCommand
         var inspect = new Command("inspect", "Show what the host and its plugins compute.");
         inspect.Subcommands.Add(encode);
         inspect.Subcommands.Add(preprocess);
+        inspect.Subcommands.Add(BuildMel());
         inspect.Subcommands.Add(ModelCommands.BuildLogits());
         inspect.Subcommands.Add(ModelCommands.BuildTokenize());
         return inspect;
+    }
+
+    /// <summary>
+    /// <c>inspect mel --audio PATH --out F.safetensors [--model DIR]</c>: the audio plugin's preprocessing (Whisper log-mel
+    /// <c>input_features</c> and <c>feature_attention_mask</c>) without loading any weights. With --model the checkpoint's
+    /// family and preprocessor_config.json are used; without, Qwen2.5-Omni's.
+    /// </summary>
+    private static Command BuildMel()
+    {
+        var audio = new Option<string>("--audio") { Description = "Audio file (WAV in-process; MP3, FLAC, Ogg, M4A through ffmpeg).", Required = true };
+        var mel = new Command("mel", "Write the audio plugin's log-mel features (float32 input_features [128, 3000], int64 feature_attention_mask [3000]) to --out.");
+        foreach (var o in new Option[] { audio, Model, Out })
+        {
+            mel.Options.Add(o);
+        }
+
+        mel.SetAction((parse, ct) =>
+        {
+            string outPath = parse.GetValue(Out) ?? throw new JudgeHostException("Give --out PATH.safetensors.");
+            string? modelDir = parse.GetValue(Model);
+            var item = MediaItem.FromFile("audio", parse.GetValue(audio)!);
+            using var app = JudgeHostApp.Create(GlobalOptions.ToSettings(parse), parse.InvocationConfiguration.Error);
+            var config = modelDir is null ? JsonDocument.Parse("{}").RootElement.Clone() : ModelConfigFile.Read(modelDir);
+            string family = modelDir is null ? "qwen2_5_omni" : ModelConfigFile.ModelType(config, modelDir);
+            var factory = new EncoderResolver(app.Services.GetServices<IModalityEncoderFactory>(), app.Catalog).Resolve("audio", family);
+            using var encoder = factory.Create(new EncoderContext
+            {
+                Family = family,
+                Config = config,
+                HiddenSize = 1,
+                Device = torch.CPU,
+                DType = torch.ScalarType.Float32,
+                Weights = new EmptyWeightSource("inspect mel reads no weights"),
+                ModelDirectory = modelDir ?? "",
+                Logger = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger(factory.GetType().FullName ?? "audio"),
+            });
+            var preprocessor = encoder as IMediaPreprocessor
+                ?? throw new PluginLoadException("The audio plugin does not expose its preprocessing (IMediaPreprocessor).");
+            var tensors = preprocessor.Preprocess(item);
+            try
+            {
+                SafeTensorsWriter.Write(outPath, tensors);
+                parse.InvocationConfiguration.Output.WriteLine(JsonSerializer.Serialize(new
+                {
+                    @out = outPath,
+                    tensors = tensors.ToDictionary(t => t.Key, t => new { dtype = t.Value.dtype.ToString(), shape = t.Value.shape }),
+                    valid_frames = tensors.TryGetValue("feature_attention_mask", out var mask) ? mask.sum().item<long>() : 0,
+                }));
+            }
+            finally
+            {
+                foreach (var t in tensors.Values)
+                {
+                    t.Dispose();
+                }
+            }
+
+            return Task.FromResult(CliApp.Ok);
+        });
+        return mel;
     }
 
     private static MediaItem ToItem(ParseResult parse)

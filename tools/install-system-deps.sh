@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # Installs the Debian packages JudgeHost needs at run and test time, only those missing:
 #   ffmpeg (ffmpeg + ffprobe): video decoding in src/Modalities.Video, compressed audio in src/Modalities.Audio.
+#   libsoxr0: resampling to 16 kHz in src/Modalities.Audio (librosa's soxr_hq; ffmpeg's libswresample pulls it in too).
 # Needs root or password-less sudo when something is missing; prints what it installs.
 set -euo pipefail
 need=()
 { command -v ffmpeg && command -v ffprobe; } >/dev/null 2>&1 || need+=(ffmpeg)
+{ ldconfig -p 2>/dev/null || /sbin/ldconfig -p; } | grep -q 'libsoxr\.so\.0 ' || need+=(libsoxr0)
 if ((${#need[@]} == 0)); then
     exit 0
 fi

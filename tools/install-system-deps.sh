@@ -2,11 +2,16 @@
 # Installs the Debian packages JudgeHost needs at run and test time, only those missing:
 #   ffmpeg (ffmpeg + ffprobe): video decoding in src/Modalities.Video, compressed audio in src/Modalities.Audio.
 #   libsoxr0: resampling to 16 kHz in src/Modalities.Audio (librosa's soxr_hq; ffmpeg's libswresample pulls it in too).
+#   librdkit-dev + libboost-dev (RDKit's C++ headers and libraries, which include Boost's headers): the molecule
+#   plugin's native shim (src/Modalities.Molecule/native) is compiled against them by the plugin's build and loads
+#   librdkit1 at run time.
 # Needs root or password-less sudo when something is missing; prints what it installs.
 set -euo pipefail
 need=()
 { command -v ffmpeg && command -v ffprobe; } >/dev/null 2>&1 || need+=(ffmpeg)
 { ldconfig -p 2>/dev/null || /sbin/ldconfig -p; } | grep -q 'libsoxr\.so\.0 ' || need+=(libsoxr0)
+[ -f /usr/include/rdkit/GraphMol/GraphMol.h ] || need+=(librdkit-dev)
+[ -f /usr/include/boost/version.hpp ] || need+=(libboost-dev)
 if ((${#need[@]} == 0)); then
     exit 0
 fi

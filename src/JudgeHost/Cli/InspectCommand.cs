@@ -85,6 +85,7 @@ public static class InspectCommand
         var inspect = new Command("inspect", "Show what the host and its plugins compute.");
         inspect.Subcommands.Add(encode);
         inspect.Subcommands.Add(preprocess);
+        inspect.Subcommands.Add(BuildMolecule());
         inspect.Subcommands.Add(BuildMel());
         inspect.Subcommands.Add(ModelCommands.BuildLogits());
         inspect.Subcommands.Add(ModelCommands.BuildTokenize());
@@ -149,6 +150,57 @@ public static class InspectCommand
             return Task.FromResult(CliApp.Ok);
         });
         return mel;
+    }
+
+    private static Command BuildMolecule()
+    {
+        var smiles = new Option<string?>("--smiles") { Description = "SMILES string." };
+        var file = new Option<string?>("--file") { Description = "MOL or SDF file with 3-D coordinates." };
+        var outJson = new Option<string?>("--out") { Description = "Write the JSON here instead of standard output." };
+        var molecule = new Command("molecule", "The molecule plugin's preprocessing of one molecule as JSON: atoms, bonds, OGB 2-D features, edge index, UniMol tokens, coordinates.");
+        foreach (var o in new Option[] { smiles, file, Attributes, outJson })
+        {
+            molecule.Options.Add(o);
+        }
+
+        molecule.SetAction((parse, ct) =>
+        {
+            var (value, path) = (parse.GetValue(smiles), parse.GetValue(file)) switch
+            {
+                ({ } s, null) => (s, (string?)null),
+                (null, { } f) => ((string?)null, f),
+                _ => throw new JudgeHostException("Give exactly one of --smiles and --file."),
+            };
+            var item = ToItem(parse, "molecule", path, value);
+            using var app = JudgeHostApp.Create(GlobalOptions.ToSettings(parse), parse.InvocationConfiguration.Error);
+            var resolver = new EncoderResolver(app.Services.GetServices<IModalityEncoderFactory>(), app.Catalog);
+            var preprocessor = resolver.Resolve("molecule", "mol_llama") as IMediaPreprocessor
+                ?? throw new PluginLoadException("The molecule plugin does not expose its preprocessing (IMediaPreprocessor).");
+            var tensors = preprocessor.Preprocess(item);
+            try
+            {
+                string json = MoleculeReport.ToJson(item, tensors);
+                if (parse.GetValue(outJson) is { } outPath)
+                {
+                    File.WriteAllText(outPath, json);
+                    parse.InvocationConfiguration.Output.WriteLine(JsonSerializer.Serialize(new { @out = outPath, atoms = tensors["node_feat"].shape[0], tokens = tensors["src_tokens"].shape[0] }));
+                }
+                else
+                {
+                    parse.InvocationConfiguration.Output.WriteLine(json);
+                }
+            }
+            finally
+            {
+                foreach (var t in tensors.Values)
+                {
+                    t.Dispose();
+                }
+            }
+
+            return Task.FromResult(CliApp.Ok);
+        });
+        return molecule;
     }
 
     private static MediaItem ToItem(ParseResult parse)

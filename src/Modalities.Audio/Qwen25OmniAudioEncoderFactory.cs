@@ -5,9 +5,9 @@ using static TorchSharp.torch;
 namespace Modalities.Audio;
 
 /// <summary>
-/// Encodes audio for Qwen2.5-Omni: decode, 16 kHz mono, Whisper log-mel features, the audio tower
-/// (<c>thinker.audio_tower.*</c> weights). With no audio-tower weights (e.g. <c>judgehost inspect mel</c> without a
-/// model) the encoder still preprocesses, and <see cref="IModalityEncoder.Encode"/> reports the missing weights.
+/// Audio for Qwen2.5-Omni: decode, 16 kHz mono, Whisper log-mel features (<see cref="IMediaPreprocessor"/>). The audio
+/// tower that turns features into embeddings (<c>thinker.audio_tower.*</c>) is not implemented yet, so
+/// <see cref="IModalityEncoder.Encode"/> refuses with a typed error; preprocessing needs no weights.
 /// </summary>
 public sealed class Qwen25OmniAudioEncoderFactory(AudioPluginSettings settings) : IModalityEncoderFactory
 {
@@ -27,7 +27,7 @@ public sealed class Qwen25OmniAudioEncoderFactory(AudioPluginSettings settings) 
     }
 }
 
-/// <summary>One recording → Whisper features (and, with the audio tower, embeddings laid out as a 1-D run).</summary>
+/// <summary>One recording → Whisper features; embeddings wait for the audio tower.</summary>
 public sealed class Qwen25OmniAudioEncoder : IModalityEncoder, IMediaPreprocessor
 {
     private readonly AudioLoader _loader;
@@ -54,7 +54,7 @@ public sealed class Qwen25OmniAudioEncoder : IModalityEncoder, IMediaPreprocesso
     }
 
     public EncodedMedia Encode(MediaItem item, CancellationToken cancellationToken = default) =>
-        throw new MissingWeightsException($"{item?.Describe()}: the checkpoint has no audio-tower weights (thinker.audio_tower.*); audio needs a Qwen2.5-Omni checkpoint.");
+        throw new PluginLoadException($"{item?.Describe()}: the audio plugin computes features only; the Qwen2.5-Omni audio tower (thinker.audio_tower.*) is not implemented yet (issue #7). Use 'judgehost inspect mel' for the features.");
 
     public void Dispose()
     {

@@ -99,7 +99,7 @@ public sealed class TextGenerator(CausalLM model)
     }
 
     /// <summary>
-    /// Forks the prefix into one row per continuation (non-empty token lists appended after the prefix, right-padded
+    /// Forks the prefix into one row per continuation (non-empty token lists appended after the prefix, left-padded
     /// in the batch), then decodes every row. Each row equals generating prefix + continuation alone.
     /// </summary>
     public IReadOnlyList<Generation> Continue(PrefixState prefix, IReadOnlyList<IReadOnlyList<int>> continuations, int maxNewTokens, SamplingOptions sampling, IReadOnlyCollection<int> eosIds, StopCheck? stop = null)
@@ -119,9 +119,9 @@ public sealed class TextGenerator(CausalLM model)
         Tensor last;
         using (var scope = NewDisposeScope())
         {
-            var all = Prefill(cache, inputs, leftPad: false, lastOnly: false);                            // [B, W, V]
-            var lastIndex = tensor(continuations.Select(c => (long)c.Count - 1).ToArray(), device: all.device);
-            last = all.gather(1, lastIndex.view(batch, 1, 1).expand(batch, 1, all.shape[2])).MoveToOuterDisposeScope();   // [B, 1, V]
+            // Left-padded after the prefix (padding may sit anywhere in the cache), so every row's last token is the
+            // batch's last column and only that column goes through the LM head: [B, 1, V], not [B, W, V].
+            last = Prefill(cache, inputs, leftPad: true, lastOnly: true).MoveToOuterDisposeScope();   // [B, 1, V]
             foreach (var input in inputs)
             {
                 input.PositionIds!.Dispose();

@@ -146,7 +146,8 @@ public sealed class Attention : nn.Module
         RegisterComponents();
     }
 
-    public Tensor forward(Tensor hiddenStates, Tensor cos, Tensor sin, Tensor mask, KvCache cache)
+    // cache: the KV cache to append to, or null for a cache-free pass over the whole sequence (training).
+    public Tensor forward(Tensor hiddenStates, Tensor cos, Tensor sin, Tensor mask, KvCache? cache)
     {
         long b = hiddenStates.shape[0], s = hiddenStates.shape[1];
         var q = q_proj.forward(hiddenStates).view(b, s, _heads, _headDim).transpose(1, 2);      // [B, H, S, d]
@@ -156,7 +157,7 @@ public sealed class Attention : nn.Module
         var sn = sin.unsqueeze(1);
         q = (q * c) + (RotateHalf(q) * sn);
         k = (k * c) + (RotateHalf(k) * sn);
-        var (keys, values) = cache.Update(_layer, k, v);                                          // [B, Hkv, L, d]
+        var (keys, values) = cache is null ? (k, v) : cache.Update(_layer, k, v);                // [B, Hkv, L, d]
         int groups = _heads / _kvHeads;
         Tensor attn;
         if (groups == 1)
@@ -218,7 +219,7 @@ public sealed class DecoderLayer : nn.Module
         RegisterComponents();
     }
 
-    public Tensor forward(Tensor hiddenStates, Tensor cos, Tensor sin, Tensor mask, KvCache cache)
+    public Tensor forward(Tensor hiddenStates, Tensor cos, Tensor sin, Tensor mask, KvCache? cache)
     {
         using var scope = NewDisposeScope();
         var h = hiddenStates + self_attn.forward(input_layernorm.forward(hiddenStates), cos, sin, mask, cache);   // [B, S, D]
@@ -258,7 +259,7 @@ public sealed class DecoderModel : nn.Module
 
     public Tensor EmbedWeight => embed_tokens.Weight;
 
-    public Tensor forward(Tensor inputsEmbeds, Tensor cos, Tensor sin, Tensor mask, KvCache cache)
+    public Tensor forward(Tensor inputsEmbeds, Tensor cos, Tensor sin, Tensor mask, KvCache? cache)
     {
         var h = inputsEmbeds;
         foreach (var layer in layers)
@@ -336,6 +337,23 @@ public sealed class CausalLM : nn.Module
         var logits = lm_head is not null ? lm_head.forward(hidden)
             : Bf16Gemv.Applies(hidden, model.EmbedWeight) ? Bf16Gemv.Linear(hidden, model.EmbedWeight, null)
             : F.linear(hidden, model.EmbedWeight);
+        return logits.MoveToOuterDisposeScope();
+    }
+
+    /// <summary>
+    /// The training pass: token ids <c>[B, S]</c> (right-padded; <paramref name="valid"/> marks real tokens) through
+    /// the whole decoder without a KV cache and outside inference mode, so autograd records it. Positions are
+    /// 0..S-1 (1-D RoPE). Returns logits <c>[B, S, V]</c>. Same graph as <see cref="Forward"/>.
+    /// </summary>
+    public Tensor TrainingForward(Tensor inputIds, Tensor valid)
+    {
+        long b = inputIds.shape[0], s = inputIds.shape[1];
+        using var scope = NewDisposeScope();
+        var positions = arange(s, dtype: ScalarType.Int64, device: Device).unsqueeze(0).expand(b, s);
+        var (cos, sin) = _rotary.Compute(positions, DType);
+        var mask = AttentionMask(valid.to(Device), 0, (int)s);
+        var hidden = model.forward(Embed(inputIds), cos, sin, mask, null);
+        var logits = lm_head is not null ? lm_head.forward(hidden) : F.linear(hidden, model.EmbedWeight);
         return logits.MoveToOuterDisposeScope();
     }
 

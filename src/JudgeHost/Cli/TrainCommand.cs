@@ -1,0 +1,90 @@
+using System.CommandLine;
+using System.Globalization;
+using System.Text.Json;
+using JudgeHost.Abstractions;
+using JudgeHost.Backbone;
+using JudgeHost.Training;
+using static TorchSharp.torch;
+
+namespace JudgeHost.Cli;
+
+/// <summary><c>judgehost train sft</c>: supervised fine-tuning on chat JSONL, assistant tokens only.</summary>
+public static class TrainCommand
+{
+    public static Command Build()
+    {
+        var model = new Option<string>("--model") { Description = "Base checkpoint directory (config.json, *.safetensors, tokenizer.json).", Required = true };
+        var data = new Option<string>("--data") { Description = "Training JSONL: {\"messages\":[{\"role\":...,\"content\":...}]} per line.", Required = true };
+        var output = new Option<string>("--out") { Description = "Output directory: the trained model, and checkpoint-N/ folders for --resume.", Required = true };
+        var lr = new Option<double>("--lr") { Description = "Peak learning rate (AdamW).", DefaultValueFactory = _ => 1e-4 };
+        var warmup = new Option<int>("--warmup-steps") { Description = "Linear warm-up steps, then cosine decay to 0.", DefaultValueFactory = _ => 0 };
+        var epochs = new Option<int>("--epochs") { Description = "Passes over the data.", DefaultValueFactory = _ => 1 };
+        var maxSteps = new Option<int?>("--max-steps") { Description = "Optimizer steps in all (overrides --epochs)." };
+        var batch = new Option<int>("--batch-size") { Description = "Sequences per micro-batch.", DefaultValueFactory = _ => 4 };
+        var accumulation = new Option<int>("--grad-accum") { Description = "Micro-batches per optimizer step.", DefaultValueFactory = _ => 1 };
+        var clip = new Option<double>("--max-grad-norm") { Description = "Gradient-norm clip (0: off).", DefaultValueFactory = _ => 1.0 };
+        var decay = new Option<double>("--weight-decay") { Description = "AdamW weight decay.", DefaultValueFactory = _ => 0.0 };
+        var seed = new Option<long>("--seed") { Description = "Seed for data order and initialisation of the generator.", DefaultValueFactory = _ => 0 };
+        var maxLength = new Option<int>("--max-length") { Description = "Longest sample in tokens (longer ones are refused, not cut).", DefaultValueFactory = _ => 2048 };
+        var saveEvery = new Option<int>("--save-every") { Description = "Write checkpoint-N/ every N steps (0: at the end only).", DefaultValueFactory = _ => 0 };
+        var dtype = new Option<string>("--dtype") { Description = "float32 or bfloat16.", DefaultValueFactory = _ => "float32" };
+        var resume = new Option<bool>("--resume") { Description = "Continue from the newest checkpoint-N/ in --out." };
+
+        var sft = new Command("sft", "Supervised fine-tuning: loss on assistant tokens only, AdamW, warm-up + cosine, accumulation, clipping; writes a Hugging Face model directory.");
+        foreach (var option in new Option[] { model, data, output, lr, warmup, epochs, maxSteps, batch, accumulation, clip, decay, seed, maxLength, saveEvery, dtype, resume })
+        {
+            sft.Options.Add(option);
+        }
+
+        sft.SetAction(async (parse, ct) =>
+        {
+            string modelDir = parse.GetValue(model)!;
+            var options = new SftOptions
+            {
+                LearningRate = parse.GetValue(lr),
+                WarmupSteps = parse.GetValue(warmup),
+                Epochs = parse.GetValue(epochs),
+                MaxSteps = parse.GetValue(maxSteps),
+                BatchSize = parse.GetValue(batch),
+                GradientAccumulation = parse.GetValue(accumulation),
+                MaxGradNorm = parse.GetValue(clip),
+                WeightDecay = parse.GetValue(decay),
+                Seed = parse.GetValue(seed),
+                MaxLength = parse.GetValue(maxLength),
+                SaveEvery = parse.GetValue(saveEvery),
+                DType = parse.GetValue(dtype) switch
+                {
+                    "float32" => ScalarType.Float32,
+                    "bfloat16" => ScalarType.BFloat16,
+                    var other => throw new JudgeHostException($"--dtype '{other}': use float32 or bfloat16."),
+                },
+            };
+            options.Validate();
+            manual_seed(options.Seed);
+            var tokenizer = HfTokenizer.Load(modelDir);
+            var template = ChatTemplate.FromTokenizer(tokenizer, DecoderConfig.Load(modelDir).ModelType);
+            int[] eos = GenerationConfigFile.EosIds(modelDir, DecoderConfig.Load(modelDir));
+            var samples = await SftData.LoadAsync(parse.GetValue(data)!, tokenizer, template, options.MaxLength, eos, ct);
+            var writer = parse.InvocationConfiguration.Output;
+            int trained = samples.Sum(s => s.Trained.Count(t => t));
+            await writer.WriteLineAsync(string.Create(CultureInfo.InvariantCulture, $"{samples.Count} samples, {samples.Sum(s => s.Ids.Length)} tokens, {trained} trained (assistant) tokens"));
+            var result = SftTrainer.Train(modelDir, samples, parse.GetValue(output)!, options, parse.GetValue(resume), step =>
+                writer.WriteLine(JsonSerializer.Serialize(new
+                {
+                    step = step.Step,
+                    of = step.TotalSteps,
+                    epoch = step.Epoch,
+                    loss = Math.Round(step.Loss, 5),
+                    lr = step.LearningRate,
+                    grad_norm = double.IsFinite(step.GradNorm) ? Math.Round(step.GradNorm, 4) : (double?)null,
+                    tokens_per_s = Math.Round(step.TokensPerSecond, 1),
+                })), ct);
+            await writer.WriteLineAsync(string.Create(CultureInfo.InvariantCulture, $"trained {result.Steps} steps (resumed at {result.ResumedFrom}); loss {result.FirstLoss:F4} -> {result.LastLoss:F4}; model: {result.OutputDirectory}"));
+            return CliApp.Ok;
+        });
+
+        var train = new Command("train", "Train a backbone checkpoint.");
+        train.Subcommands.Add(sft);
+        return train;
+    }
+}

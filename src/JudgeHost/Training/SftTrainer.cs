@@ -1,0 +1,262 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using JudgeHost.Abstractions;
+using JudgeHost.Backbone;
+using TorchSharp;
+using static TorchSharp.torch;
+using F = TorchSharp.torch.nn.functional;
+
+namespace JudgeHost.Training;
+
+/// <summary>Supervised fine-tuning settings (TRL SFTConfig / HF TrainingArguments names in the docs).</summary>
+public sealed record SftOptions
+{
+    public double LearningRate { get; init; } = 1e-4;
+
+    /// <summary>Linear warm-up from 0 over this many optimizer steps, then cosine decay to 0 (get_cosine_schedule_with_warmup).</summary>
+    public int WarmupSteps { get; init; }
+
+    public int Epochs { get; init; } = 1;
+
+    /// <summary>Stop after this many optimizer steps (overrides <see cref="Epochs"/> when set).</summary>
+    public int? MaxSteps { get; init; }
+
+    /// <summary>Sequences per micro-batch (per_device_train_batch_size).</summary>
+    public int BatchSize { get; init; } = 4;
+
+    /// <summary>Micro-batches per optimizer step (gradient_accumulation_steps).</summary>
+    public int GradientAccumulation { get; init; } = 1;
+
+    /// <summary>Global gradient-norm clip (max_grad_norm); 0 disables.</summary>
+    public double MaxGradNorm { get; init; } = 1.0;
+
+    public double WeightDecay { get; init; }
+
+    public long Seed { get; init; }
+
+    public int MaxLength { get; init; } = 2048;
+
+    /// <summary>Write <c>checkpoint-N/</c> every this many steps (0: only at the end).</summary>
+    public int SaveEvery { get; init; }
+
+    public ScalarType DType { get; init; } = ScalarType.Float32;
+
+    public void Validate()
+    {
+        if (!(LearningRate > 0) || BatchSize < 1 || GradientAccumulation < 1 || Epochs < 1 || WarmupSteps < 0 || MaxGradNorm < 0 || WeightDecay < 0 || MaxLength < 2 || SaveEvery < 0 || MaxSteps is < 1)
+        {
+            throw new JudgeHostException("Invalid SFT settings: learning rate > 0, batch size, accumulation and epochs >= 1, warm-up, clip, weight decay and save interval >= 0, max length >= 2.");
+        }
+
+        if (DType is not (ScalarType.Float32 or ScalarType.BFloat16))
+        {
+            throw new JudgeHostException($"Training dtype {DType} is not supported; use float32 or bfloat16.");
+        }
+    }
+}
+
+/// <summary>One optimizer step's numbers.</summary>
+public sealed record SftStep(int Step, int TotalSteps, int Epoch, double Loss, double LearningRate, double GradNorm, int TrainedTokens, double TokensPerSecond);
+
+/// <summary>What a run did.</summary>
+public sealed record SftResult(int Steps, int ResumedFrom, double FirstLoss, double LastLoss, string OutputDirectory);
+
+/// <summary>
+/// Full-parameter supervised fine-tuning of a Qwen2/Llama checkpoint on <see cref="SftSample"/>s: cross-entropy on the
+/// assistant tokens only, summed over an optimizer step's micro-batches and divided by that step's trained-token count
+/// (so accumulation equals one large batch), AdamW, warm-up + cosine schedule, gradient clipping, seeded data order
+/// (a fresh permutation per epoch from the seed, so a resumed run sees exactly the batches an uninterrupted one would).
+/// Checkpoints are Hugging Face model directories (config.json, model.safetensors, tokenizer and generation files) plus
+/// <c>trainer_state.json</c> and <c>optimizer.bin</c> for resuming.
+/// </summary>
+public static class SftTrainer
+{
+    private const string StateFile = "trainer_state.json";
+    private const string OptimizerFile = "optimizer.bin";
+    private static readonly string[] CopiedFiles = ["tokenizer.json", "tokenizer_config.json", "special_tokens_map.json", "generation_config.json", "chat_template.jinja", "vocab.json", "merges.txt"];
+
+    public static SftResult Train(string modelDirectory, IReadOnlyList<SftSample> samples, string outputDirectory, SftOptions options, bool resume, Action<SftStep>? progress = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(samples);
+        ArgumentNullException.ThrowIfNull(options);
+        options.Validate();
+        int perStep = options.BatchSize * options.GradientAccumulation;
+        int stepsPerEpoch = (samples.Count + perStep - 1) / perStep;
+        int totalSteps = options.MaxSteps ?? (stepsPerEpoch * options.Epochs);
+
+        string? checkpoint = resume ? LatestCheckpoint(outputDirectory) : null;
+        if (resume && checkpoint is null)
+        {
+            throw new JudgeHostException($"--resume: no checkpoint-N folder with {StateFile} in '{outputDirectory}'.");
+        }
+
+        int startStep = checkpoint is null ? 0 : ReadState(checkpoint).Step;
+        var (model, _) = CheckpointLoader.Load(checkpoint ?? modelDirectory, options.DType, CPU);
+        using (model)
+        {
+            model.train();
+            var parameters = model.parameters().ToList();
+            foreach (var p in parameters)
+            {
+                p.requires_grad = true;
+            }
+
+            using var optimizer = optim.AdamW(parameters, options.LearningRate, 0.9, 0.999, 1e-8, options.WeightDecay);
+            if (checkpoint is not null)
+            {
+                optimizer.load_state_dict(Path.Combine(checkpoint, OptimizerFile));
+            }
+
+            double firstLoss = double.NaN, lastLoss = double.NaN;
+            for (int step = startStep; step < totalSteps; step++)
+            {
+                cancellationToken.ThrowIfCancellationRequested();
+                var clock = Stopwatch.StartNew();
+                double lr = Schedule(step, totalSteps, options);
+                foreach (var group in optimizer.ParamGroups)
+                {
+                    group.LearningRate = lr;
+                }
+
+                var micro = Enumerable.Range(0, options.GradientAccumulation)
+                    .Select(k => Batch(samples, (step * options.GradientAccumulation) + k, options, stepsPerEpoch))
+                    .Where(b => b.Count > 0)
+                    .ToList();
+                int tokens = micro.Sum(b => b.Sum(s => s.Trained.Skip(1).Count(t => t)));
+                optimizer.zero_grad();
+                double lossSum = 0;
+                foreach (var batch in micro)
+                {
+                    using var scope = NewDisposeScope();
+                    var loss = BatchLossSum(model, batch) / Math.Max(tokens, 1);
+                    loss.backward();
+                    lossSum += loss.item<float>();
+                }
+
+                double norm = options.MaxGradNorm > 0 ? nn.utils.clip_grad_norm_(parameters, options.MaxGradNorm) : double.NaN;
+                optimizer.step();
+                lastLoss = lossSum;
+                firstLoss = double.IsNaN(firstLoss) ? lossSum : firstLoss;
+                int epoch = (step * perStep / Math.Max(samples.Count, 1)) + 1;
+                progress?.Invoke(new SftStep(step + 1, totalSteps, epoch, lossSum, lr, norm, tokens, micro.Sum(b => b.Sum(s => s.Ids.Length)) / Math.Max(clock.Elapsed.TotalSeconds, 1e-9)));
+                if (options.SaveEvery > 0 && (step + 1) % options.SaveEvery == 0 && step + 1 < totalSteps)
+                {
+                    Save(model, optimizer, modelDirectory, Path.Combine(outputDirectory, $"checkpoint-{step + 1}"), step + 1, lossSum, options);
+                }
+            }
+
+            Save(model, optimizer, modelDirectory, Path.Combine(outputDirectory, $"checkpoint-{totalSteps}"), totalSteps, lastLoss, options);
+            WriteModel(model, modelDirectory, outputDirectory, options);
+            return new SftResult(totalSteps - startStep, startStep, firstLoss, lastLoss, outputDirectory);
+        }
+    }
+
+    /// <summary>Warm-up then cosine decay, as transformers' get_cosine_schedule_with_warmup (LambdaLR at <paramref name="step"/>).</summary>
+    public static double Schedule(int step, int totalSteps, SftOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        if (step < options.WarmupSteps)
+        {
+            return options.LearningRate * step / Math.Max(1, options.WarmupSteps);
+        }
+
+        double progress = (double)(step - options.WarmupSteps) / Math.Max(1, totalSteps - options.WarmupSteps);
+        return options.LearningRate * Math.Max(0, 0.5 * (1 + Math.Cos(Math.PI * progress)));
+    }
+
+    /// <summary>The samples of micro-batch <paramref name="index"/> (global, across epochs): epoch e uses a permutation seeded by (seed, e).</summary>
+    public static IReadOnlyList<SftSample> Batch(IReadOnlyList<SftSample> samples, int index, SftOptions options, int stepsPerEpoch)
+    {
+        ArgumentNullException.ThrowIfNull(samples);
+        ArgumentNullException.ThrowIfNull(options);
+        int microPerEpoch = stepsPerEpoch * options.GradientAccumulation;
+        int epoch = index / microPerEpoch;
+        int within = index % microPerEpoch;
+        var order = Enumerable.Range(0, samples.Count).ToArray();
+        new Random(HashCode.Combine(options.Seed, epoch) & int.MaxValue).Shuffle(order);
+        return order.Skip(within * options.BatchSize).Take(options.BatchSize).Select(i => samples[i]).ToList();
+    }
+
+    /// <summary>Summed next-token cross-entropy over the trained positions of one right-padded batch.</summary>
+    public static Tensor BatchLossSum(CausalLM model, IReadOnlyList<SftSample> batch)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        ArgumentNullException.ThrowIfNull(batch);
+        int length = batch.Max(s => s.Ids.Length);
+        var ids = new long[batch.Count * length];
+        var valid = new bool[batch.Count * length];
+        var targets = Enumerable.Repeat(-100L, batch.Count * (length - 1)).ToArray();
+        for (int b = 0; b < batch.Count; b++)
+        {
+            var s = batch[b];
+            for (int i = 0; i < s.Ids.Length; i++)
+            {
+                ids[(b * length) + i] = s.Ids[i];
+                valid[(b * length) + i] = true;
+                if (i > 0 && s.Trained[i])
+                {
+                    targets[(b * (length - 1)) + i - 1] = s.Ids[i];   // position i-1 predicts token i
+                }
+            }
+        }
+
+        var logits = model.TrainingForward(tensor(ids).view(batch.Count, length), tensor(valid).view(batch.Count, length));
+        var shifted = logits.narrow(1, 0, length - 1).reshape(-1, logits.shape[^1]).to(ScalarType.Float32);
+        return F.cross_entropy(shifted, tensor(targets), ignore_index: -100, reduction: nn.Reduction.Sum);
+    }
+
+    private static void Save(CausalLM model, TorchSharp.Modules.AdamW optimizer, string baseDirectory, string directory, int step, double loss, SftOptions options)
+    {
+        WriteModel(model, baseDirectory, directory, options);
+        optimizer.save_state_dict(Path.Combine(directory, OptimizerFile));
+        var state = new JsonObject
+        {
+            ["step"] = step,
+            ["loss"] = double.IsFinite(loss) ? loss : null,
+            ["seed"] = options.Seed,
+            ["learning_rate"] = options.LearningRate,
+            ["batch_size"] = options.BatchSize,
+            ["gradient_accumulation"] = options.GradientAccumulation,
+        };
+        File.WriteAllText(Path.Combine(directory, StateFile), state.ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
+    }
+
+    private static void WriteModel(CausalLM model, string baseDirectory, string directory, SftOptions options)
+    {
+        Directory.CreateDirectory(directory);
+        var tensors = model.named_parameters().Select(p => KeyValuePair.Create(p.name, (Tensor)p.parameter.detach())).ToList();
+        string temp = Path.Combine(directory, "model.safetensors.tmp");
+        SafeTensorsWriter.Write(temp, tensors, new Dictionary<string, string> { ["format"] = "pt" });
+        File.Move(temp, Path.Combine(directory, "model.safetensors"), overwrite: true);
+
+        var config = JsonNode.Parse(File.ReadAllText(Path.Combine(baseDirectory, "config.json")))!.AsObject();
+        config["torch_dtype"] = options.DType == ScalarType.BFloat16 ? "bfloat16" : "float32";
+        File.WriteAllText(Path.Combine(directory, "config.json"), config.ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
+        foreach (string name in CopiedFiles)
+        {
+            string source = Path.Combine(baseDirectory, name);
+            if (File.Exists(source) && Path.GetFullPath(source) != Path.GetFullPath(Path.Combine(directory, name)))
+            {
+                File.Copy(source, Path.Combine(directory, name), overwrite: true);
+            }
+        }
+    }
+
+    private static string? LatestCheckpoint(string outputDirectory) =>
+        !Directory.Exists(outputDirectory) ? null
+        : Directory.EnumerateDirectories(outputDirectory, "checkpoint-*")
+            .Where(d => File.Exists(Path.Combine(d, StateFile)) && File.Exists(Path.Combine(d, OptimizerFile)))
+            .Select(d => (dir: d, ok: int.TryParse(Path.GetFileName(d)["checkpoint-".Length..], NumberStyles.Integer, CultureInfo.InvariantCulture, out int n), n))
+            .Where(x => x.ok)
+            .OrderByDescending(x => x.n)
+            .Select(x => x.dir)
+            .FirstOrDefault();
+
+    private static (int Step, double Loss) ReadState(string checkpoint)
+    {
+        using var doc = JsonDocument.Parse(File.ReadAllText(Path.Combine(checkpoint, StateFile)));
+        return (doc.RootElement.GetProperty("step").GetInt32(), doc.RootElement.TryGetProperty("loss", out var l) && l.ValueKind == JsonValueKind.Number ? l.GetDouble() : double.NaN);
+    }
+}

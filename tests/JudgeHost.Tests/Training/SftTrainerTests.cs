@@ -1,0 +1,134 @@
+using System.Text.Json;
+using JudgeHost.Backbone;
+using JudgeHost.Tests.Cli;
+using JudgeHost.Training;
+using static TorchSharp.torch;
+
+namespace JudgeHost.Tests.Training;
+
+/// <summary>SFT on a tiny random Qwen2 with the real Qwen3 tokenizer and chat template.</summary>
+[Collection(TorchCollection.Name)]
+public sealed class SftTrainerTests : IDisposable
+{
+    private static readonly string Tokenizers = Path.Combine(RepoPaths.Fixtures, "tokenizers", "qwen3");
+    private readonly TempDir _dir = new();
+
+    public void Dispose() => _dir.Dispose();
+
+    private string Tiny(long seed = 5)
+    {
+        string path = _dir.Combine($"tiny-{seed}");
+        if (!Directory.Exists(path))
+        {
+            TinyCheckpoint.WriteWithTokenizer(path, "qwen2", new TinyCheckpoint.Shape(Hidden: 32, Intermediate: 64, Heads: 2, KvHeads: 1), Tokenizers, seed: seed);
+        }
+
+        return path;
+    }
+
+    private static List<ChatMessage> Chat(string question, string answer) =>
+        [new("system", "You are a judge."), new("user", question), new("assistant", answer)];
+
+    [Fact]
+    public void Tokenize_MarksExactlyTheAssistantContentAndItsEndOfTurnToken()
+    {
+        var tokenizer = HfTokenizer.Load(Tokenizers);
+        var template = ChatTemplate.FromTokenizer(tokenizer, "qwen2");
+        int imEnd = tokenizer.TokenToId("<|im_end|>")!.Value;
+
+        var sample = SftData.Tokenize(Chat("Is 2+2=4?", "<think>\n2+2 is 4.\n</think>\n\nyes"), tokenizer, template, 512, [imEnd], "test");
+
+        var trained = sample.Ids.Where((_, i) => sample.Trained[i]).ToList();
+        Assert.Equal("<think>\n2+2 is 4.\n</think>\n\nyes<|im_end|>", tokenizer.Decode(trained).Replace("<think>\n\n</think>\n\n", "", StringComparison.Ordinal));
+        Assert.False(sample.Trained[0]);
+        Assert.Contains("You are a judge.", tokenizer.Decode(sample.Ids.Where((_, i) => !sample.Trained[i])), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Schedule_WarmsUpLinearlyThenDecaysByCosineToZero()
+    {
+        var options = new SftOptions { LearningRate = 1e-3, WarmupSteps = 4 };
+
+        Assert.Equal(0, SftTrainer.Schedule(0, 20, options));
+        Assert.Equal(5e-4, SftTrainer.Schedule(2, 20, options), 12);
+        Assert.Equal(1e-3, SftTrainer.Schedule(4, 20, options), 12);
+        Assert.Equal(5e-4, SftTrainer.Schedule(12, 20, options), 12);
+        Assert.Equal(0, SftTrainer.Schedule(20, 20, options), 12);
+    }
+
+    [Fact]
+    public void Train_OneSample_LearnsItAndTheSavedModelGeneratesIt()
+    {
+        string model = Tiny();
+        var tokenizer = HfTokenizer.Load(model);
+        var template = ChatTemplate.FromTokenizer(tokenizer, "qwen2");
+        int[] eos = GenerationConfigFile.EosIds(model, DecoderConfig.Load(model));
+        var sample = SftData.Tokenize(Chat("Score: 7+5=12?", "yes"), tokenizer, template, 512, eos, "test");
+        string output = _dir.Combine("sft");
+        manual_seed(0);
+
+        var result = SftTrainer.Train(model, [sample], output, new SftOptions { LearningRate = 3e-2, MaxSteps = 40, BatchSize = 1 }, resume: false);
+
+        Assert.True(result.LastLoss < result.FirstLoss / 10, $"loss {result.FirstLoss} -> {result.LastLoss}");
+        using var trained = TextModel.Load(output, ScalarType.Float32, CPU);
+        string prompt = template.Render(Chat("Score: 7+5=12?", "yes").Take(2).ToList(), addGenerationPrompt: true);
+        var ids = tokenizer.Encode(prompt).ToArray();
+        var generated = trained.Generator.Generate([(IReadOnlyList<int>)ids], 8, SamplingOptions.Greedy, trained.EosIds)[0];
+        Assert.Contains("yes", tokenizer.Decode(generated.Tokens), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Train_InterruptedAndResumed_EndsWhereAnUninterruptedRunEnds()
+    {
+        string model = Tiny();
+        var tokenizer = HfTokenizer.Load(model);
+        var template = ChatTemplate.FromTokenizer(tokenizer, "qwen2");
+        int[] eos = GenerationConfigFile.EosIds(model, DecoderConfig.Load(model));
+        var samples = Enumerable.Range(0, 4).Select(i => SftData.Tokenize(Chat($"Is {i}+1={i + 1}?", i % 2 == 0 ? "yes" : "no"), tokenizer, template, 512, eos, "test")).ToList();
+        var options = new SftOptions { LearningRate = 1e-2, MaxSteps = 4, BatchSize = 1, GradientAccumulation = 2, WarmupSteps = 1, SaveEvery = 2, Seed = 3 };
+
+        var straight = new List<double>();
+        SftTrainer.Train(model, samples, _dir.Combine("straight"), options, resume: false, s => straight.Add(s.Loss));
+        using var cancel = new CancellationTokenSource();
+        var first = new List<double>();
+        Assert.ThrowsAny<OperationCanceledException>(() => SftTrainer.Train(model, samples, _dir.Combine("resumed"), options, resume: false, s =>
+        {
+            first.Add(s.Loss);
+            if (s.Step == 3)
+            {
+                cancel.Cancel();   // dies after step 3: checkpoint-2 is the newest
+            }
+        }, cancel.Token));
+        var second = new List<double>();
+        var result = SftTrainer.Train(model, samples, _dir.Combine("resumed"), options, resume: true, s => second.Add(s.Loss));
+
+        Assert.Equal(2, result.ResumedFrom);
+        Assert.Equal(straight.Take(3), first, (a, b) => Math.Abs(a - b) < 1e-6);
+        Assert.Equal(straight.Skip(2), second, (a, b) => Math.Abs(a - b) < 1e-5);
+    }
+
+    [Fact]
+    public async Task Cli_TrainSft_WritesALoadableModelAndRefusesABadLine()
+    {
+        string model = Tiny();
+        string data = _dir.Combine("train.jsonl");
+        await File.WriteAllLinesAsync(data,
+        [
+            JsonSerializer.Serialize(new { messages = new[] { new { role = "user", content = "Is 1+1=2?" }, new { role = "assistant", content = "yes" } } }),
+            JsonSerializer.Serialize(new { messages = new[] { new { role = "user", content = "Is 1+1=3?" }, new { role = "assistant", content = "no" } } }),
+        ]);
+        string bad = _dir.Combine("bad.jsonl");
+        await File.WriteAllLinesAsync(bad, ["{\"messages\": [{\"role\": \"user\"}]}"]);
+
+        var ok = await CliRunner.RunAsync("train", "sft", "--model", model, "--data", data, "--out", _dir.Combine("out"), "--max-steps", "2", "--batch-size", "2", "--lr", "1e-3");
+        var refused = await CliRunner.RunAsync("train", "sft", "--model", model, "--data", bad, "--out", _dir.Combine("out2"));
+
+        Assert.True(ok.ExitCode == 0, ok.Error);
+        Assert.Contains("\"step\":2", ok.Output, StringComparison.Ordinal);
+        Assert.True(File.Exists(Path.Combine(_dir.Combine("out"), "model.safetensors")));
+        var generate = await CliRunner.RunAsync("generate", "--model", _dir.Combine("out"), "--prompt", "Is 1+1=2?", "--chat", "--max-new-tokens", "2");
+        Assert.True(generate.ExitCode == 0, generate.Error);
+        Assert.Equal(2, refused.ExitCode);
+        Assert.Contains("bad.jsonl' line 1", refused.Error, StringComparison.Ordinal);
+    }
+}

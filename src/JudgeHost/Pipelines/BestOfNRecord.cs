@@ -30,11 +30,11 @@ public sealed record CandidateOutcome(
     [property: JsonPropertyName("index")] int Index,
     [property: JsonPropertyName("text")] string Text,
     [property: JsonPropertyName("source")] string Source,
-    [property: JsonPropertyName("temperature")] float? Temperature,
-    [property: JsonPropertyName("judged_text")] string? JudgedText,
-    [property: JsonPropertyName("score")] double? Score,
-    [property: JsonPropertyName("wins")] double? Wins,
-    [property: JsonPropertyName("rank")] int? Rank);
+    [property: JsonPropertyName("temperature")] float? Temperature = null,
+    [property: JsonPropertyName("judged_text")] string? JudgedText = null,
+    [property: JsonPropertyName("score")] double? Score = null,
+    [property: JsonPropertyName("wins")] double? Wins = null,
+    [property: JsonPropertyName("rank")] int? Rank = null);
 
 /// <summary>One pairwise match of a tournament, in candidate indices.</summary>
 /// <param name="Round">Knockout round (1-based); 0 for round-robin.</param>

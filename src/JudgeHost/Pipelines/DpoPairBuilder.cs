@@ -141,7 +141,7 @@ public sealed class DpoPairBuilder(JudgeService judge, DpoOptions options)
         }
 
         var (w, l) = aWins ? (a, b) : (b, a);
-        kept.Add(new DpoPair(w, l, c[w].Text, c[l].Text, aWins ? sa : sb, aWins ? sb : sa, r.Id));
+        kept.Add(new DpoPair(w, l, c[w].Text, c[l].Text, r.Id, aWins ? sa : sb, aWins ? sb : sa));
     }
 
     private void Extremes(IReadOnlyList<Candidate> c, IReadOnlyList<JudgeResult> results, List<DpoPair> kept, List<DroppedPair> dropped)
@@ -169,7 +169,7 @@ public sealed class DpoPairBuilder(JudgeService judge, DpoOptions options)
         }
         else
         {
-            kept.Add(new DpoPair(best.Index, worst.Index, c[best.Index].Text, c[worst.Index].Text, best.Score, worst.Score, $"{judgment},{results[worst.Index].Id}"));
+            kept.Add(new DpoPair(best.Index, worst.Index, c[best.Index].Text, c[worst.Index].Text, $"{judgment},{results[worst.Index].Id}", best.Score, worst.Score));
         }
     }
 }

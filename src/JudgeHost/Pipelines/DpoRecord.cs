@@ -22,17 +22,17 @@ public sealed record DpoPair(
     [property: JsonPropertyName("rejected_index")] int RejectedIndex,
     [property: JsonPropertyName("chosen")] string Chosen,
     [property: JsonPropertyName("rejected")] string Rejected,
-    [property: JsonPropertyName("chosen_score")] double? ChosenScore,
-    [property: JsonPropertyName("rejected_score")] double? RejectedScore,
-    [property: JsonPropertyName("judgment")] string Judgment);
+    [property: JsonPropertyName("judgment")] string Judgment,
+    [property: JsonPropertyName("chosen_score")] double? ChosenScore = null,
+    [property: JsonPropertyName("rejected_score")] double? RejectedScore = null);
 
 /// <summary>A pair that was judged and not kept, and why (one of <see cref="DpoDropReasons"/>).</summary>
 public sealed record DroppedPair(
     [property: JsonPropertyName("a")] int A,
     [property: JsonPropertyName("b")] int B,
     [property: JsonPropertyName("reason")] string Reason,
-    [property: JsonPropertyName("detail")] string? Detail,
-    [property: JsonPropertyName("judgment")] string? Judgment);
+    [property: JsonPropertyName("detail")] string? Detail = null,
+    [property: JsonPropertyName("judgment")] string? Judgment = null);
 
 /// <summary>Why a pair was dropped.</summary>
 public static class DpoDropReasons

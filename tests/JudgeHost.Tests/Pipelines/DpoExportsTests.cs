@@ -8,7 +8,7 @@ namespace JudgeHost.Tests.Pipelines;
 /// <summary>Each export against the schema its consumer documents (TRL dataset formats, LLaMA-Factory data/README, Mol-LLaMA Instructionv2Dataset).</summary>
 public sealed class DpoExportsTests
 {
-    private static readonly DpoPair Pair = new(1, 0, "good answer", "bad answer", 8, 3, "x#p0-1");
+    private static readonly DpoPair Pair = new(1, 0, "good answer", "bad answer", "x#p0-1", 8, 3);
 
     private static JsonObject Export(DpoExportFormat format, PromptItem item)
     {

@@ -104,4 +104,21 @@ public sealed class DpoPairBuilderTests
 
         Assert.Contains("needs at least 2", e.Message, StringComparison.Ordinal);
     }
+
+    [Fact]
+    public void Record_RoundTripsThroughTheStoredJson_WithNullDetailsAndScores()
+    {
+        // Exports and statistics are rebuilt from the stored JSON; a tie (no detail) and a bracket verdict (no scores)
+        // must read back.
+        var record = Build(QualityJudge.Honest(), ["q=2", "q=4", "q=4"]) with { Pairs = [new DpoPair(1, 0, "q=4", "q=2", "d1#p0-1")] };
+        string json = System.Text.Json.JsonSerializer.Serialize(record, JudgeHost.Store.JudgeJson.Options);
+
+        var back = System.Text.Json.JsonSerializer.Deserialize<DpoRecord>(json, JudgeHost.Store.JudgeJson.Options)!;
+
+        Assert.Equal(record.Pairs, back.Pairs);
+        Assert.Equal(record.Dropped, back.Dropped);
+        Assert.Null(back.Dropped[0].Detail);
+        Assert.Equal("d1", back.Prompt!.Id);
+        new DpoStats().Add(back);
+    }
 }

@@ -85,6 +85,34 @@ public static class TrainCommand
 
         var train = new Command("train", "Train a backbone checkpoint.");
         train.Subcommands.Add(sft);
+        train.Subcommands.Add(BuildCurriculum());
         return train;
+    }
+
+    private static Command BuildCurriculum()
+    {
+        var output = new Option<string>("--out") { Description = "Directory for train.jsonl (SFT), train-requests.jsonl and test-requests.jsonl (judge requests with labels).", Required = true };
+        var trainCount = new Option<int>("--train") { Description = "Training items.", DefaultValueFactory = _ => 2000 };
+        var testCount = new Option<int>("--test") { Description = "Held-out items (questions disjoint from training).", DefaultValueFactory = _ => 200 };
+        var seed = new Option<long>("--seed") { Description = "Generator seed.", DefaultValueFactory = _ => 0 };
+        var command = new Command("curriculum", "Write the seeded synthetic judging curriculum (checkable verdicts in all four formats) as SFT JSONL and labelled judge requests.");
+        foreach (var option in new Option[] { output, trainCount, testCount, seed })
+        {
+            command.Options.Add(option);
+        }
+
+        command.SetAction(async (parse, ct) =>
+        {
+            string dir = parse.GetValue(output)!;
+            Directory.CreateDirectory(dir);
+            var train = Curriculum.Generate(parse.GetValue(trainCount), parse.GetValue(seed), heldOut: false);
+            var test = Curriculum.Generate(parse.GetValue(testCount), parse.GetValue(seed), heldOut: true);
+            await File.WriteAllLinesAsync(Path.Combine(dir, "train.jsonl"), train.Select(Curriculum.SftLine), ct);
+            await File.WriteAllLinesAsync(Path.Combine(dir, "train-requests.jsonl"), train.Select(Curriculum.RequestLine), ct);
+            await File.WriteAllLinesAsync(Path.Combine(dir, "test-requests.jsonl"), test.Select(Curriculum.RequestLine), ct);
+            await parse.InvocationConfiguration.Output.WriteLineAsync($"{train.Count} training items, {test.Count} held-out items: {dir}");
+            return CliApp.Ok;
+        });
+        return command;
     }
 }

@@ -16,30 +16,13 @@ public sealed class Qwen25ImageEncoderFactory(ImagePluginSettings settings) : IM
 
     public IModalityEncoder Create(EncoderContext context)
     {
-        var config = Qwen25VisionConfig.From(context.Config);
-        if (config.OutHiddenSize != context.HiddenSize)
-        {
-            throw new CorruptCheckpointException($"vision_config.out_hidden_size is {config.OutHiddenSize} but the language model's hidden size is {context.HiddenSize}; the checkpoint is inconsistent.");
-        }
-
-        string preprocessor = Path.Combine(context.ModelDirectory, "preprocessor_config.json");
-        var options = File.Exists(preprocessor) ? Qwen2VLImageOptions.FromPreprocessorConfig(preprocessor) : Qwen2VLImageOptions.Default;
+        var (tower, options) = Qwen25TowerLoading.Load(context);
         options = options with
         {
             MinPixels = settings.MinPixels ?? options.MinPixels,
             MaxPixels = settings.MaxPixels ?? options.MaxPixels,
         };
-        var tower = new Qwen25VisionTower(config);
-        try
-        {
-            tower.Load(context.Weights);
-            return new Qwen25ImageEncoder(tower, options, settings, context.DType, context.Device);
-        }
-        catch
-        {
-            tower.Dispose();
-            throw;
-        }
+        return new Qwen25ImageEncoder(tower, options, settings, context.DType, context.Device);
     }
 }
 

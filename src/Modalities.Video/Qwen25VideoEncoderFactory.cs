@@ -16,27 +16,10 @@ public sealed class Qwen25VideoEncoderFactory(VideoPluginSettings settings) : IM
 
     public IModalityEncoder Create(EncoderContext context)
     {
-        var config = Qwen25VisionConfig.From(context.Config);
-        if (config.OutHiddenSize != context.HiddenSize)
-        {
-            throw new CorruptCheckpointException($"vision_config.out_hidden_size is {config.OutHiddenSize} but the language model's hidden size is {context.HiddenSize}; the checkpoint is inconsistent.");
-        }
-
         // Normalization (mean, std, rescale) and patch sizes come from the checkpoint's processor config; the pixel
         // budget for video is qwen-vl-utils' (settings), not the image min/max pixels.
-        string preprocessor = Path.Combine(context.ModelDirectory, "preprocessor_config.json");
-        var image = File.Exists(preprocessor) ? Qwen2VLImageOptions.FromPreprocessorConfig(preprocessor) : Qwen2VLImageOptions.Default;
-        var tower = new Qwen25VisionTower(config);
-        try
-        {
-            tower.Load(context.Weights);
-            return new Qwen25VideoEncoder(tower, image, settings, context.DType, context.Device);
-        }
-        catch
-        {
-            tower.Dispose();
-            throw;
-        }
+        var (tower, image) = Qwen25TowerLoading.Load(context);
+        return new Qwen25VideoEncoder(tower, image, settings, context.DType, context.Device);
     }
 }
 

@@ -86,7 +86,49 @@ public static class TrainCommand
         var train = new Command("train", "Train a backbone checkpoint.");
         train.Subcommands.Add(sft);
         train.Subcommands.Add(BuildCurriculum());
+        train.Subcommands.Add(BuildTokenizer());
         return train;
+    }
+
+    private static Command BuildTokenizer()
+    {
+        var data = new Option<string>("--data") { Description = "SFT JSONL ({\"messages\":[...]}) whose rendered chats are the corpus.", Required = true };
+        var output = new Option<string>("--out") { Description = "Directory for tokenizer.json and tokenizer_config.json.", Required = true };
+        var vocab = new Option<int>("--vocab-size") { Description = "Vocabulary size: 256 bytes + merges + 3 ChatML special tokens.", DefaultValueFactory = _ => 1024 };
+        var template = new Option<string>("--chat-template") { Description = "Jinja chat template file written into tokenizer_config.json (e.g. tools/tokenizer/templates/qwen2_5_instruct.jinja).", Required = true };
+        var command = new Command("tokenizer", "Train a small byte-level BPE tokenizer (Qwen2 pre-tokenizer, ChatML specials) on rendered chats; writes Hugging Face tokenizer files.");
+        foreach (var option in new Option[] { data, output, vocab, template })
+        {
+            command.Options.Add(option);
+        }
+
+        command.SetAction(async (parse, ct) =>
+        {
+            string templateText = await File.ReadAllTextAsync(parse.GetValue(template)!, ct);
+            var format = ChatTemplate.Detect(templateText)
+                ?? throw new JudgeHostException($"'{parse.GetValue(template)}' is not a chat template JudgeHost renders (ChatML or Llama 3).");
+            var renderer = ChatTemplate.ForFormat(format);
+            var corpus = new List<string>();
+            await foreach (var (line, text) in Store.JsonlReader.ReadLinesAsync(parse.GetValue(data)!, ct))
+            {
+                try
+                {
+                    using var doc = JsonDocument.Parse(text);
+                    var messages = doc.RootElement.GetProperty("messages").EnumerateArray()
+                        .Select(m => new ChatMessage(m.GetProperty("role").GetString() ?? "", m.GetProperty("content").GetString() ?? "")).ToList();
+                    corpus.Add(renderer.Render(messages, addGenerationPrompt: false));
+                }
+                catch (Exception e) when (e is JsonException or KeyNotFoundException or InvalidOperationException)
+                {
+                    throw new JudgeHostException($"'{parse.GetValue(data)}' line {line}: not an SFT sample ({e.Message}).", e);
+                }
+            }
+
+            int size = BpeTrainer.Write(parse.GetValue(output)!, corpus, parse.GetValue(vocab), templateText);
+            await parse.InvocationConfiguration.Output.WriteLineAsync($"tokenizer with {size} tokens from {corpus.Count} chats: {parse.GetValue(output)}");
+            return CliApp.Ok;
+        });
+        return command;
     }
 
     private static Command BuildCurriculum()

@@ -5,8 +5,9 @@ namespace Modalities.Molecule;
 
 /// <summary>
 /// Molecules for Mol-LLaMA-style checkpoints. The preprocessing (both encoder inputs) is complete and exposed through
-/// <see cref="IMediaPreprocessor"/> (<c>judgehost inspect molecule</c>); the encoders themselves (MoleculeSTM GIN,
-/// UniMol, blending module, Q-Former, projector) are not implemented yet (issue #8), so <see cref="Create"/> says so.
+/// <see cref="IMediaPreprocessor"/> (<c>judgehost inspect molecule</c>), and the 2-D encoder (<see cref="MoleculeStmGin"/>)
+/// runs on its own through <see cref="MoleculeStmGinEncoderFactory"/>; the rest of the path to Llama embeddings (UniMol,
+/// blending module, Q-Former, projector) is not implemented yet (issue #8), so <see cref="Create"/> says so.
 /// </summary>
 public sealed class MolLlamaMoleculeEncoderFactory(MoleculeFeaturizer featurizer) : IModalityEncoderFactory, IMediaPreprocessor
 {
@@ -18,7 +19,7 @@ public sealed class MolLlamaMoleculeEncoderFactory(MoleculeFeaturizer featurizer
 
     public IModalityEncoder Create(EncoderContext context) =>
         throw new PluginLoadException(
-            "The molecule plugin reads molecules and builds both encoder inputs (see 'judgehost inspect molecule'), but its encoders (MoleculeSTM GIN, UniMol, blending module, Q-Former) are not implemented yet (issue #8). Molecules cannot be judged with this build.");
+            "The molecule plugin reads molecules, builds both encoder inputs (see 'judgehost inspect molecule') and runs the MoleculeSTM GIN on its own (a 'moleculestm' checkpoint with 'judgehost inspect encode'), but the rest of Mol-LLaMA's encoder (UniMol, blending module, Q-Former, projector into Llama) is not implemented yet (issue #8). Molecules cannot be judged with this build.");
 
     /// <summary>
     /// Both views of one molecule, under the reference's names: <c>node_feat [N, 9]</c>, <c>edge_index [2, E]</c>,

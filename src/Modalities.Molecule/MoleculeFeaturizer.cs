@@ -61,6 +61,22 @@ public sealed class MoleculeFeaturizer(MoleculeOptions options)
         return new MoleculeFeatures(smiles, graph, conformer, UniMolInput.From(conformer, Options.Dictionary, Options.MaxAtoms, seed), CoordinatesFromFile: false);
     }
 
+    /// <summary>
+    /// Only the 2-D view (what the MoleculeSTM GIN reads): the OGB graph of a SMILES value without generating a conformer,
+    /// or of a MOL/SDF file as <see cref="Featurize"/> reads it.
+    /// </summary>
+    public MolecularGraph Graph(MediaItem item)
+    {
+        ArgumentNullException.ThrowIfNull(item);
+        if (item.Path is not null)
+        {
+            return Featurize(item).Graph;
+        }
+
+        string smiles = item.Value ?? throw new InvalidMediaException($"The {item.Describe()} has neither a path nor a value. Give a SMILES string as 'value' or an SDF/MOL file as 'path'.");
+        return GraphFromSmiles(smiles);
+    }
+
     /// <summary><c>Chem.MolFromSmiles</c> + OGB's <c>smiles2graph</c>; throws <see cref="InvalidSmilesException"/>.</summary>
     public static MolecularGraph GraphFromSmiles(string smiles)
     {

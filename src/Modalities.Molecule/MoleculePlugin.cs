@@ -28,6 +28,7 @@ public sealed class MoleculePlugin : IModalityPlugin
         };
         services.AddSingleton(new MoleculeFeaturizer(options));
         services.AddSingleton<IModalityEncoderFactory, MolLlamaMoleculeEncoderFactory>();
+        services.AddSingleton<IModalityEncoderFactory, MoleculeStmGinEncoderFactory>();
     }
 
     private static int? Int(IConfiguration configuration, string key) =>

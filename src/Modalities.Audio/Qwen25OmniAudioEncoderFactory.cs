@@ -14,7 +14,7 @@ public sealed class Qwen25OmniAudioEncoderFactory(AudioPluginSettings settings) 
 {
     public string Modality => "audio";
 
-    public IReadOnlyList<string> Families => ["qwen2_5_omni", "qwen2_5_omni_thinker"];
+    public IReadOnlyList<string> Families => ["qwen2_5_omni"];
 
     public string WeightPrefix => "thinker.audio_tower.";
 

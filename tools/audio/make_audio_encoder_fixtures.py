@@ -15,7 +15,9 @@ reference encoder outputs for committed real recordings:
             model.safetensors        float32: thinker.audio_tower.* (names and shapes as released, including the
                                      unused audio_bos_eos_token), thinker.model.* / thinker.lm_head.* (tiny Qwen2)
             reference.safetensors    per case <id>.input_features [128, L] (the reference features' valid frames;
-                                     not stored for the 30-s case) and <id>.output [N, 64]
+                                     not stored for the 30-s case) and <id>.output [N, 64]; per prompt
+                                     prompt<k>.input_ids (text, <|audio_bos|>, N x <|AUDIO|>, <|audio_eos|>, text)
+                                     and prompt<k>.logits [S, 320] of the thinker (see thinker_logits)
             reference.json           per case: file, valid frames L, post-CNN length, token count N, chunk lengths
 
 The reference forward is plain PyTorch following transformers' `Qwen2_5OmniAudioEncoder.forward` (eager attention)
@@ -322,6 +324,67 @@ def independent_encode(cfg, W, features, table):
     return ln(pooled, "ln_post") @ W["proj.weight"].T + W["proj.bias"]
 
 
+# ---------------------------------------------------------------------------------------------------------------
+# Port of the thinker's text path for an audio-only prompt (Qwen2_5OmniThinkerForConditionalGeneration.forward):
+# embed_tokens, audio features masked_scatter-ed over the <|AUDIO|> rows, get_rope_index's audio/text-only branch
+# (no image/video grid: position_ids = cumsum(attention_mask) - 1 on all three streams, rope_delta 0), Qwen2 decoder
+# layers (q/k/v bias, GQA via repeat_kv, eager attention with an additive finfo.min causal mask, softmax fp32),
+# RMSNorm eps 1e-6 with fp32 statistics, M-RoPE (mrope_section * 2 chunks, chunk k takes stream k % 3), lm_head.
+# ---------------------------------------------------------------------------------------------------------------
+def thinker_logits(config, W, input_ids, audio_embeds):
+    tc, th = config["thinker_config"]["text_config"], config["thinker_config"]
+    D, H, KV = tc["hidden_size"], tc["num_attention_heads"], tc["num_key_value_heads"]
+    hd = D // H
+    S = input_ids.shape[0]
+    x = W["thinker.model.embed_tokens.weight"][input_ids].clone()
+    audio_mask = input_ids == th["audio_token_index"]
+    assert int(audio_mask.sum()) == audio_embeds.shape[0]
+    x = x.masked_scatter(audio_mask.unsqueeze(-1).expand_as(x), audio_embeds.to(x.dtype))
+    position_ids = (torch.ones(S, dtype=torch.long).cumsum(-1) - 1).view(1, 1, S).expand(3, 1, S)
+    inv_freq = 1.0 / (tc["rope_theta"] ** (torch.arange(0, hd, 2, dtype=torch.int64).float() / hd))
+    freqs = (inv_freq[None, None, :, None].expand(3, 1, -1, 1) @ position_ids[:, :, None, :].float()).transpose(2, 3)
+    emb = torch.cat((freqs, freqs), dim=-1)
+    cos, sin = emb.cos(), emb.sin()                                  # [3, 1, S, hd]
+    section = tc["rope_scaling"]["mrope_section"] * 2
+    cos = torch.cat([m[i % 3] for i, m in enumerate(cos.split(section, dim=-1))], dim=-1).unsqueeze(1)
+    sin = torch.cat([m[i % 3] for i, m in enumerate(sin.split(section, dim=-1))], dim=-1).unsqueeze(1)
+
+    def rms(z, w):
+        v = z.float().pow(2).mean(-1, keepdim=True)
+        return w * (z.float() * torch.rsqrt(v + tc["rms_norm_eps"])).to(z.dtype)
+
+    def rot(z):
+        return torch.cat((-z[..., z.shape[-1] // 2:], z[..., : z.shape[-1] // 2]), dim=-1)
+
+    mask = torch.full((S, S), torch.finfo(torch.float32).min).triu(1)[None, None]
+    h = x.unsqueeze(0)
+    for i in range(tc["num_hidden_layers"]):
+        p = f"thinker.model.layers.{i}."
+        r = h
+        z = rms(h, W[p + "input_layernorm.weight"])
+        q = F.linear(z, W[p + "self_attn.q_proj.weight"], W[p + "self_attn.q_proj.bias"]).view(1, S, H, hd).transpose(1, 2)
+        k = F.linear(z, W[p + "self_attn.k_proj.weight"], W[p + "self_attn.k_proj.bias"]).view(1, S, KV, hd).transpose(1, 2)
+        v = F.linear(z, W[p + "self_attn.v_proj.weight"], W[p + "self_attn.v_proj.bias"]).view(1, S, KV, hd).transpose(1, 2)
+        q, k = q * cos + rot(q) * sin, k * cos + rot(k) * sin
+        k = k.repeat_interleave(H // KV, dim=1)
+        v = v.repeat_interleave(H // KV, dim=1)
+        w = torch.matmul(q, k.transpose(2, 3)) * hd ** -0.5 + mask
+        w = F.softmax(w, dim=-1, dtype=torch.float32).to(q.dtype)
+        a = torch.matmul(w, v).transpose(1, 2).reshape(1, S, D)
+        h = r + F.linear(a, W[p + "self_attn.o_proj.weight"])
+        r = h
+        z = rms(h, W[p + "post_attention_layernorm.weight"])
+        h = r + F.linear(F.silu(F.linear(z, W[p + "mlp.gate_proj.weight"])) * F.linear(z, W[p + "mlp.up_proj.weight"]),
+                         W[p + "mlp.down_proj.weight"])
+    h = rms(h, W["thinker.model.norm.weight"])
+    return F.linear(h, W["thinker.lm_head.weight"])[0]
+
+
+# (case whose audio is spliced in, text ids before, text ids after)
+PROMPTS = [("speech_22050_s16", [TOK["im_start"], 17, 99, 4, 250, 31], [77, 8, 140, TOK["im_end"]]),
+           ("tone_48000_f32", [TOK["im_start"], 5, 200], [61, 2, 189, 13, 44, TOK["im_end"]])]
+
+
 def crop_recording():
     src = os.path.join(FIXTURES, "audio", "long_1000_u8_34s.wav")
     dst = os.path.join(OUT, "long_1000_u8_9s.wav")
@@ -395,6 +458,18 @@ def main():
     assert d_batch < 1e-5, d_batch
     meta["batched_vs_single"] = d_batch
     print(f"batched forward over all audios vs one at a time: {d_batch:.1e}")
+
+    meta["prompts"] = []
+    for k, (case_id, before, after) in enumerate(PROMPTS):
+        audio = ref[case_id + ".output"]
+        n = audio.shape[0]
+        ids = torch.tensor(before + [TOK["audio_bos"]] + [TOK["audio"]] * n + [TOK["audio_eos"]] + after, dtype=torch.long)
+        logits = thinker_logits(config, weights, ids, audio)
+        ref[f"prompt{k}.input_ids"] = ids
+        ref[f"prompt{k}.logits"] = logits
+        meta["prompts"].append({"audio": case_id, "tokens": ids.shape[0], "audio_tokens": n,
+                                "greedy_next": int(logits[-1].argmax())})
+        print(f"prompt {k}: {ids.shape[0]} tokens ({n} audio), logits {tuple(logits.shape)}")
 
     write_safetensors(os.path.join(model_dir, "reference.safetensors"), ref, {"format": "pt"})
     with open(os.path.join(model_dir, "reference.json"), "w") as f:

@@ -44,12 +44,12 @@ public static class CheckpointLoader
     {
         // Qwen2.5-VL checkpoints re-saved by transformers >= 4.52 nest the decoder under model.language_model.
         bool nested = files.Names.Any(n => n.StartsWith("model.language_model.", StringComparison.Ordinal));
-        string FileName(string name) => nested && name.StartsWith("model.", StringComparison.Ordinal) ? "model.language_model." + name[6..] : name;
+        string FileName(string name) => config.WeightPrefix + (nested && name.StartsWith("model.", StringComparison.Ordinal) ? "model.language_model." + name[6..] : name);
         var parameters = model.named_parameters().Select(p => (name: FileName(p.name), p.parameter)).ToList();
         var expected = parameters.Select(p => p.name).ToHashSet(StringComparer.Ordinal);
         var missing = parameters.Where(p => !files.Contains(p.name)).Select(p => p.name).ToList();
         var unexpected = files.Names.Where(n => !expected.Contains(n)
-            && !(config.TieWordEmbeddings && n == "lm_head.weight")
+            && !(config.TieWordEmbeddings && n == config.WeightPrefix + "lm_head.weight")
             && !config.PluginPrefixes.Any(prefix => n.StartsWith(prefix, StringComparison.Ordinal))).ToList();
         var wrongShape = parameters.Where(p => files.Contains(p.name) && !files.GetShape(p.name).SequenceEqual(p.parameter.shape))
             .Select(p => $"{p.name} is [{string.Join(", ", files.GetShape(p.name))}] in the file, the config needs [{string.Join(", ", p.parameter.shape)}]")

@@ -100,15 +100,27 @@ public sealed record DecoderConfig
     public int HeadDim => HeadDimOverride ?? (HiddenSize / NumAttentionHeads);
 
     /// <summary>q/k/v projections carry a bias: always for Qwen2, when <c>attention_bias</c> for Llama.</summary>
-    public bool QkvBias => ModelType is "qwen2" or "qwen2_vl" or "qwen2_5_vl" || AttentionBias;
+    public bool QkvBias => ModelType is "qwen2" or "qwen2_vl" or "qwen2_5_vl" or "qwen2_5_omni" || AttentionBias;
 
     /// <summary>o_proj carries a bias only for Llama with <c>attention_bias</c>.</summary>
     public bool OutputBias => ModelType is "llama" && AttentionBias;
 
-    public static readonly string[] SupportedModelTypes = ["qwen2", "llama", "qwen2_vl", "qwen2_5_vl"];
+    public static readonly string[] SupportedModelTypes = ["qwen2", "llama", "qwen2_vl", "qwen2_5_vl", "qwen2_5_omni"];
+
+    /// <summary>
+    /// Prefix of the decoder's tensors in the checkpoint: <c>thinker.</c> for Qwen2.5-Omni (<c>thinker.model.*</c>,
+    /// <c>thinker.lm_head.weight</c>), empty otherwise.
+    /// </summary>
+    public string WeightPrefix => ModelType == "qwen2_5_omni" ? "thinker." : "";
 
     /// <summary>Checkpoint prefixes that belong to modality plugins, not to the decoder (loaded through their weight source).</summary>
-    public IReadOnlyList<string> PluginPrefixes => ModelType is "qwen2_vl" or "qwen2_5_vl" ? ["visual.", "model.visual."] : [];
+    public IReadOnlyList<string> PluginPrefixes => ModelType switch
+    {
+        "qwen2_vl" or "qwen2_5_vl" => ["visual.", "model.visual."],
+        // The talker and token2wav (speech output) are not run; the thinker's towers belong to plugins.
+        "qwen2_5_omni" => ["thinker.audio_tower.", "thinker.visual.", "talker.", "token2wav."],
+        _ => [],
+    };
 
     /// <summary>Vision placeholder token ids (Qwen2-VL family), from config.json.</summary>
     [JsonPropertyName("image_token_id")]
@@ -123,6 +135,18 @@ public sealed record DecoderConfig
     [JsonPropertyName("vision_end_token_id")]
     public int? VisionEndTokenId { get; init; }
 
+    /// <summary>Qwen2.5-Omni <c>thinker_config.audio_token_index</c> (<c>&lt;|AUDIO|&gt;</c>).</summary>
+    [JsonPropertyName("audio_token_index")]
+    public int? AudioTokenId { get; init; }
+
+    /// <summary>Qwen2.5-Omni <c>thinker_config.audio_start_token_id</c> (<c>&lt;|audio_bos|&gt;</c>).</summary>
+    [JsonPropertyName("audio_start_token_id")]
+    public int? AudioStartTokenId { get; init; }
+
+    /// <summary>Qwen2.5-Omni <c>thinker_config.audio_end_token_id</c> (<c>&lt;|audio_eos|&gt;</c>).</summary>
+    [JsonPropertyName("audio_end_token_id")]
+    public int? AudioEndTokenId { get; init; }
+
     public static DecoderConfig Load(string directory)
     {
         var root = ModelConfigFile.Read(directory);
@@ -130,6 +154,11 @@ public sealed record DecoderConfig
         if (!SupportedModelTypes.Contains(type))
         {
             throw new JudgeHostException($"config.json in '{directory}' has model_type '{type}'; the text backbone runs {string.Join(", ", SupportedModelTypes)}.");
+        }
+
+        if (type == "qwen2_5_omni")
+        {
+            return LoadOmni(root, directory);
         }
 
         // Newer transformers nest the language model's keys in text_config; older ones keep them at the top.
@@ -145,6 +174,35 @@ public sealed record DecoderConfig
             };
         }
 
+        config.Validate(directory);
+        return config;
+    }
+
+    // Qwen2.5-Omni: the decoder is thinker_config.text_config; the media token ids sit in thinker_config (image and
+    // video as *_token_index).
+    private static DecoderConfig LoadOmni(JsonElement root, string directory)
+    {
+        if (!root.TryGetProperty("thinker_config", out var thinker) || thinker.ValueKind != JsonValueKind.Object
+            || !thinker.TryGetProperty("text_config", out var text) || text.ValueKind != JsonValueKind.Object)
+        {
+            throw new CorruptCheckpointException($"config.json in '{directory}' is a Qwen2.5-Omni config without thinker_config.text_config. Re-download the checkpoint.");
+        }
+
+        int? Id(string key) => thinker.TryGetProperty(key, out var e) && e.TryGetInt32(out int v) ? v : null;
+        var ids = thinker.Deserialize<DecoderConfig>()!;
+        var config = (text.Deserialize<DecoderConfig>() ?? throw new CorruptCheckpointException($"config.json in '{directory}' has an empty text_config.")) with
+        {
+            ModelType = "qwen2_5_omni",
+            BosTokenId = ids.BosTokenId,
+            EosTokenId = ids.EosTokenId,
+            ImageTokenId = Id("image_token_index"),
+            VideoTokenId = Id("video_token_index"),
+            VisionStartTokenId = ids.VisionStartTokenId,
+            VisionEndTokenId = ids.VisionEndTokenId,
+            AudioTokenId = ids.AudioTokenId,
+            AudioStartTokenId = ids.AudioStartTokenId,
+            AudioEndTokenId = ids.AudioEndTokenId,
+        };
         config.Validate(directory);
         return config;
     }

@@ -204,7 +204,8 @@ public sealed class MoleculeStmGin : IDisposable
     /// <c>MoleculeSTM.forward</c> on a PyG-style batch: <paramref name="x"/> <c>[ΣN, 9]</c>, <paramref name="edgeIndex"/>
     /// <c>[2, ΣE]</c> (global node indices, messages flow from row 0 to row 1), <paramref name="edgeAttr"/> <c>[ΣE, 3]</c>
     /// (int64), the nodes of graph b being the <paramref name="atomCounts"/>[b] rows after those of graphs 0..b-1.
-    /// Returns <c>graph_embed [B, 1 + Nmax, E]</c> float32 and <c>graph_mask [B, 1 + Nmax]</c> bool.
+    /// Returns <c>graph_embed [B, 1 + Nmax, E]</c> float32 and <c>graph_mask [B, 1 + Nmax]</c> bool. A graph without
+    /// atoms (which the reference cannot batch) gets a zero graph vector; the encoder refuses such items before this.
     /// </summary>
     public (Tensor Embed, Tensor Mask) Forward(Tensor x, Tensor edgeIndex, Tensor edgeAttr, IReadOnlyList<int> atomCounts)
     {

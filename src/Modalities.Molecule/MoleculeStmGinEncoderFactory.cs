@@ -55,6 +55,11 @@ public sealed class MoleculeStmGinEncoder(MoleculeFeaturizer featurizer, Molecul
         ArgumentNullException.ThrowIfNull(item);
         cancellationToken.ThrowIfCancellationRequested();
         var graph = featurizer.Graph(item);
+        if (graph.AtomCount == 0)
+        {
+            throw new InvalidMediaException($"The {item.Describe()} has no atoms; the GIN needs at least one. Give a non-empty SMILES or drop the item from the request.");
+        }
+
         var embeddings = Gin.Encode(graph);
         if (embeddings.dtype != dtype)
         {

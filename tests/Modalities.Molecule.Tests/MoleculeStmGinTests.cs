@@ -142,6 +142,8 @@ public sealed class MoleculeStmGinTests(ITestOutputHelper output)
         var wrongWidth = Assert.Throws<PluginLoadException>(() => factory.Create(Context(config, 4096, files)));
         Assert.Contains("hidden_size is 4096", wrongWidth.Message, StringComparison.Ordinal);
         Assert.Throws<InvalidSmilesException>(() => encoder.Encode(MediaItem.FromValue("molecule", "C1CC")));
+        var empty = Assert.Throws<InvalidMediaException>(() => encoder.Encode(MediaItem.FromValue("molecule", "")));
+        Assert.Contains("no atoms", empty.Message, StringComparison.Ordinal);
     }
 
     private static EncoderContext Context(System.Text.Json.JsonElement config, int hidden, IWeightSource weights) => new()

@@ -4,11 +4,9 @@ using FFMpegCore;
 using FFMpegCore.Exceptions;
 using FFMpegCore.Pipes;
 using JudgeHost.Abstractions;
+using Modalities.Shared;
 
 namespace Modalities.Audio;
-
-/// <summary>ffmpeg or ffprobe is not installed (or not where the settings say): an environment error, exit code 2.</summary>
-public sealed class FfmpegNotFoundException(string message) : JudgeHostException(message);
 
 /// <summary>
 /// Decodes compressed audio (MP3, FLAC, Ogg, M4A/AAC, Opus, WAV codecs other than PCM/float, ...) through FFMpegCore
@@ -29,7 +27,7 @@ internal sealed class FfmpegAudioReader(AudioPluginSettings settings)
         }
         catch (Exception e) when (e is FFMpegException or FormatException or JsonException or InvalidOperationException or ArgumentException)
         {
-            throw new InvalidMediaException($"Audio '{source}' is not a file ffmpeg can read ({FirstLine(e.Message)}). Give a WAV, MP3, FLAC, Ogg or M4A recording.", e);
+            throw new InvalidMediaException($"Audio '{source}' is not a file ffmpeg can read ({FfmpegTools.FirstLine(e.Message)}). Give a WAV, MP3, FLAC, Ogg or M4A recording.", e);
         }
 
         var stream = analysis.PrimaryAudioStream
@@ -53,36 +51,14 @@ internal sealed class FfmpegAudioReader(AudioPluginSettings settings)
         }
         catch (Exception e) when (e is FFMpegException or IOException)
         {
-            throw new InvalidMediaException($"Audio '{source}' cannot be decoded by ffmpeg ({stream.CodecName}): {LastLine(e.Message)}. Check that the file is complete, or convert it to WAV.", e);
+            throw new InvalidMediaException($"Audio '{source}' cannot be decoded by ffmpeg ({stream.CodecName}): {FfmpegTools.LastLine(e.Message)}. Check that the file is complete, or convert it to WAV.", e);
         }
 
         AudioLimits.CheckDuration(source, sink.TotalFrames, sampleRate, settings);
         return new DecodedAudio(sink.Samples(), channels, sampleRate, sink.TotalFrames);
     }
 
-    private FFOptions Options()
-    {
-        string folder = settings.FfmpegFolder ?? FindOnPath("ffmpeg")
-            ?? throw new FfmpegNotFoundException("ffmpeg is not installed: audio other than PCM/float WAV needs ffmpeg and ffprobe. Install them (Debian: apt-get install ffmpeg) or set Modalities:Audio:FfmpegFolder.");
-        foreach (string tool in new[] { "ffmpeg", "ffprobe" })
-        {
-            if (!File.Exists(Path.Combine(folder, tool)))
-            {
-                throw new FfmpegNotFoundException($"{tool} is not in '{folder}': audio other than PCM/float WAV needs ffmpeg and ffprobe. Install them (Debian: apt-get install ffmpeg) or fix Modalities:Audio:FfmpegFolder.");
-            }
-        }
-
-        return new FFOptions { BinaryFolder = folder };
-    }
-
-    private static string? FindOnPath(string tool) =>
-        (Environment.GetEnvironmentVariable("PATH") ?? "")
-            .Split(Path.PathSeparator, StringSplitOptions.RemoveEmptyEntries)
-            .FirstOrDefault(dir => File.Exists(Path.Combine(dir, tool)));
-
-    private static string FirstLine(string text) => text.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).FirstOrDefault() ?? text;
-
-    private static string LastLine(string text) => text.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).LastOrDefault() ?? text;
+    private FFOptions Options() => FfmpegTools.Options(settings.FfmpegFolder, "audio other than PCM/float WAV", "Modalities:Audio:FfmpegFolder");
 
     /// <summary>Reads interleaved float32 from ffmpeg's stdout, keeping the first frames and counting the rest.</summary>
     private sealed class FloatSink(int channels, long maxFrames) : IPipeSink

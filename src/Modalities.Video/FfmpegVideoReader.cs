@@ -4,11 +4,9 @@ using FFMpegCore;
 using FFMpegCore.Exceptions;
 using FFMpegCore.Pipes;
 using JudgeHost.Abstractions;
+using Modalities.Shared;
 
 namespace Modalities.Video;
-
-/// <summary>ffmpeg or ffprobe is not installed (or not where the settings say): an environment error, exit code 2.</summary>
-public sealed class FfmpegNotFoundException(string message) : JudgeHostException(message);
 
 /// <summary>What ffprobe says about a file's first video stream.</summary>
 /// <param name="Width">Coded width (before any rotation; the reference readers ignore rotation too).</param>
@@ -48,7 +46,7 @@ public sealed class FfmpegVideoReader(VideoPluginSettings settings)
         }
         catch (Exception e) when (e is FFMpegException or FormatException or JsonException or InvalidOperationException or ArgumentException)
         {
-            throw new InvalidMediaException($"Video '{source}' cannot be read by ffprobe ({FirstLine(e.Message)}). Check that it is a complete video file.", e);
+            throw new InvalidMediaException($"Video '{source}' cannot be read by ffprobe ({FfmpegTools.FirstLine(e.Message)}). Check that it is a complete video file.", e);
         }
 
         var stream = analysis.PrimaryVideoStream
@@ -150,31 +148,13 @@ public sealed class FfmpegVideoReader(VideoPluginSettings settings)
         }
         catch (Exception e) when (e is FFMpegException or IOException)
         {
-            throw new InvalidMediaException($"Video '{source}' cannot be decoded by ffmpeg after {sink.Frames} frame(s): {LastLine(e.Message)}. Check that the file is complete; re-encode it if needed.", e);
+            throw new InvalidMediaException($"Video '{source}' cannot be decoded by ffmpeg after {sink.Frames} frame(s): {FfmpegTools.LastLine(e.Message)}. Check that the file is complete; re-encode it if needed.", e);
         }
 
         return sink.Frames;
     }
 
-    private FFOptions Options()
-    {
-        string folder = settings.FfmpegFolder ?? FindOnPath("ffmpeg")
-            ?? throw new FfmpegNotFoundException("ffmpeg is not installed: video needs ffmpeg and ffprobe. Install them (Debian: apt-get install ffmpeg) or set Modalities:Video:FfmpegFolder.");
-        foreach (string tool in new[] { "ffmpeg", "ffprobe" })
-        {
-            if (!File.Exists(Path.Combine(folder, tool)))
-            {
-                throw new FfmpegNotFoundException($"{tool} is not in '{folder}': video needs ffmpeg and ffprobe. Install them (Debian: apt-get install ffmpeg) or fix Modalities:Video:FfmpegFolder.");
-            }
-        }
-
-        return new FFOptions { BinaryFolder = folder };
-    }
-
-    private static string? FindOnPath(string tool) =>
-        (Environment.GetEnvironmentVariable("PATH") ?? "")
-            .Split(Path.PathSeparator, StringSplitOptions.RemoveEmptyEntries)
-            .FirstOrDefault(dir => File.Exists(Path.Combine(dir, tool)));
+    private FFOptions Options() => FfmpegTools.Options(settings.FfmpegFolder, "video", "Modalities:Video:FfmpegFolder");
 
     private static int? FrameCountFromContainer(IMediaAnalysis analysis, int streamIndex)
     {
@@ -190,10 +170,6 @@ public sealed class FfmpegVideoReader(VideoPluginSettings settings)
 
         return null;
     }
-
-    private static string FirstLine(string text) => text.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).FirstOrDefault() ?? text;
-
-    private static string LastLine(string text) => text.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).LastOrDefault() ?? text;
 
     /// <summary>Reads fixed-size RGB24 frames from ffmpeg's stdout and hands each to a callback with its index.</summary>
     private sealed class RawFrameSink(int frameBytes, Action<int, byte[]> onFrame) : IPipeSink

@@ -1,4 +1,5 @@
 using JudgeHost.Abstractions;
+using Modalities.Shared;
 using Microsoft.Extensions.Logging.Abstractions;
 
 namespace Modalities.Audio.Tests;

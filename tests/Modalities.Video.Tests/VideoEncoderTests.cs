@@ -1,4 +1,5 @@
 using JudgeHost.Abstractions;
+using Modalities.Shared;
 using static TorchSharp.torch;
 
 namespace Modalities.Video.Tests;

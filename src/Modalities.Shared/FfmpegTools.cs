@@ -1,0 +1,45 @@
+using FFMpegCore;
+using JudgeHost.Abstractions;
+
+namespace Modalities.Shared;
+
+/// <summary>ffmpeg or ffprobe is not installed (or not where the settings say): an environment error, exit code 2.</summary>
+public sealed class FfmpegNotFoundException(string message) : JudgeHostException(message);
+
+/// <summary>
+/// Locating ffmpeg and ffprobe and trimming their messages, for the plugins that decode through them (video, audio).
+/// Plugins never reference each other, so this file is compiled into each of them (a linked source file).
+/// </summary>
+internal static class FfmpegTools
+{
+    /// <summary>FFMpegCore options pointing at the folder that holds both tools.</summary>
+    /// <param name="configuredFolder">The plugin's <c>FfmpegFolder</c> setting, or null to search the PATH.</param>
+    /// <param name="purpose">What needs ffmpeg, for the message (e.g. "video").</param>
+    /// <param name="settingKey">The configuration key to name in the message (e.g. <c>Modalities:Video:FfmpegFolder</c>).</param>
+    /// <exception cref="FfmpegNotFoundException">ffmpeg or ffprobe is missing.</exception>
+    public static FFOptions Options(string? configuredFolder, string purpose, string settingKey)
+    {
+        string folder = configuredFolder ?? FindOnPath("ffmpeg")
+            ?? throw new FfmpegNotFoundException($"ffmpeg is not installed: {purpose} needs ffmpeg and ffprobe. Install them (Debian: apt-get install ffmpeg) or set {settingKey}.");
+        foreach (string tool in new[] { "ffmpeg", "ffprobe" })
+        {
+            if (!File.Exists(Path.Combine(folder, tool)))
+            {
+                throw new FfmpegNotFoundException($"{tool} is not in '{folder}': {purpose} needs ffmpeg and ffprobe. Install them (Debian: apt-get install ffmpeg) or fix {settingKey}.");
+            }
+        }
+
+        return new FFOptions { BinaryFolder = folder };
+    }
+
+    /// <summary>The first non-empty line of a tool's message (ffprobe puts the cause first).</summary>
+    public static string FirstLine(string text) => text.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).FirstOrDefault() ?? text;
+
+    /// <summary>The last non-empty line of a tool's message (ffmpeg puts the cause last).</summary>
+    public static string LastLine(string text) => text.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).LastOrDefault() ?? text;
+
+    private static string? FindOnPath(string tool) =>
+        (Environment.GetEnvironmentVariable("PATH") ?? "")
+            .Split(Path.PathSeparator, StringSplitOptions.RemoveEmptyEntries)
+            .FirstOrDefault(dir => File.Exists(Path.Combine(dir, tool)));
+}

@@ -81,24 +81,30 @@ public sealed class KvCache : IDisposable
     /// A new cache of <paramref name="rows"/>.Length rows copied from the given rows of this one (row indices may
     /// repeat: forking one prefilled prefix into N continuations is <c>Select([0, 0, …])</c>).
     /// </summary>
-    public KvCache Select(IReadOnlyList<long> rows, int extraCapacity)
+    /// <param name="rows">Source row of each new row.</param>
+    /// <param name="extraCapacity">Free slots after the copied ones.</param>
+    /// <param name="length">Copy only the first slots (a shorter prefix of the cached sequence); default all.</param>
+    public KvCache Select(IReadOnlyList<long> rows, int extraCapacity, int? length = null)
     {
+        int kept = length ?? Length;
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(kept, Length);
+        ArgumentOutOfRangeException.ThrowIfLessThan(kept, 1);
         using var scope = NewDisposeScope();
         using var index = tensor(rows.ToArray(), device: _valid.device);
-        int capacity = Length + Math.Max(extraCapacity, 1);
+        int capacity = kept + Math.Max(extraCapacity, 1);
         Tensor Copy(Tensor t)
         {
-            var selected = t.narrow(2, 0, Length).index_select(0, index);                    // [N, Hkv, Length, d]
+            var selected = t.narrow(2, 0, kept).index_select(0, index);                      // [N, Hkv, kept, d]
             var target = zeros([rows.Count, t.shape[1], capacity, t.shape[3]], t.dtype, t.device);
-            target.narrow(2, 0, Length).copy_(selected);
+            target.narrow(2, 0, kept).copy_(selected);
             return target.DetachFromDisposeScope();
         }
 
         var keys = _keys.Select(Copy).ToArray();
         var values = _values.Select(Copy).ToArray();
         var valid = zeros([rows.Count, capacity], ScalarType.Bool, _valid.device);
-        valid.narrow(1, 0, Length).copy_(_valid.narrow(1, 0, Length).index_select(0, index));
-        return new KvCache(keys, values, valid.DetachFromDisposeScope(), Length);
+        valid.narrow(1, 0, kept).copy_(_valid.narrow(1, 0, kept).index_select(0, index));
+        return new KvCache(keys, values, valid.DetachFromDisposeScope(), kept);
     }
 
     public void Dispose()

@@ -102,7 +102,10 @@ public sealed class TextGenerator(CausalLM model)
     /// Forks the prefix into one row per continuation (non-empty token lists appended after the prefix, left-padded
     /// in the batch), then decodes every row. Each row equals generating prefix + continuation alone.
     /// </summary>
-    public IReadOnlyList<Generation> Continue(PrefixState prefix, IReadOnlyList<IReadOnlyList<int>> continuations, int maxNewTokens, SamplingOptions sampling, IReadOnlyCollection<int> eosIds, StopCheck? stop = null)
+    // prefixLength: continue after only the first slots of the prefix (default: all of it). The dropped slots must be
+    // the end of a text run (one position per token), as when a kept prefix ran a few tokens past what the new
+    // continuations share.
+    public IReadOnlyList<Generation> Continue(PrefixState prefix, IReadOnlyList<IReadOnlyList<int>> continuations, int maxNewTokens, SamplingOptions sampling, IReadOnlyCollection<int> eosIds, StopCheck? stop = null, int? prefixLength = null)
     {
         sampling.Validate();
         if (continuations.Any(c => c.Count == 0))
@@ -111,10 +114,12 @@ public sealed class TextGenerator(CausalLM model)
         }
 
         int batch = continuations.Count;
-        using var cache = prefix.Cache.Select(Enumerable.Repeat(0L, batch).ToArray(), continuations.Max(c => c.Count) + maxNewTokens);
+        int kept = prefixLength ?? prefix.Length;
+        long start = prefix.NextPosition - (prefix.Length - kept);
+        using var cache = prefix.Cache.Select(Enumerable.Repeat(0L, batch).ToArray(), continuations.Max(c => c.Count) + maxNewTokens, kept);
         var inputs = continuations.Select(c => new SequenceInput(
             [new SequenceSegment.Tokens(c)],
-            arange(prefix.NextPosition, prefix.NextPosition + c.Count, dtype: ScalarType.Int64))).ToArray();
+            arange(start, start + c.Count, dtype: ScalarType.Int64))).ToArray();
         var clock = Stopwatch.StartNew();
         Tensor last;
         using (var scope = NewDisposeScope())
@@ -131,7 +136,7 @@ public sealed class TextGenerator(CausalLM model)
         double prefill = clock.Elapsed.TotalSeconds;
         using (last)
         {
-            var next = continuations.Select(c => prefix.NextPosition + c.Count).ToArray();
+            var next = continuations.Select(c => start + c.Count).ToArray();
             return Decode(cache, last, next, prefix.PositionRows, maxNewTokens, sampling, eosIds, stop, continuations.Sum(c => c.Count), prefill);
         }
     }

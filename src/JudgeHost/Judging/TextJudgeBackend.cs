@@ -13,6 +13,16 @@ public sealed class TextJudgeBackend(TextGenerator generator, HfTokenizer tokeni
 {
     private const int StopWindowTokens = 16;
 
+    // The last prefilled prefix, kept across calls: a pipeline that judges the same prompt again in a later call
+    // (a knockout round, a resumed vote) forks it instead of prefilling again. One entry; replaced when a group needs
+    // another prefix. Key: the group (system, shared user text, media) and the token run the prefix ends with.
+    private CachedPrefix? _cached;
+
+    private sealed record CachedPrefix(string Group, int Head, int[] Tail, PrefixState State);
+
+    /// <summary>How many shared prefixes this backend has prefilled (reused ones are not counted).</summary>
+    internal int PrefixPrefills { get; private set; }
+
     public IReadOnlySet<string> Modalities { get; } = media?.Modalities ?? new HashSet<string>();
 
     public IReadOnlyList<GenerationOutput> Generate(IReadOnlyList<JudgePrompt> prompts, GenerationSettings settings, CancellationToken cancellationToken = default)
@@ -34,7 +44,7 @@ public sealed class TextJudgeBackend(TextGenerator generator, HfTokenizer tokeni
                         ?? throw new InvalidMediaException($"{item.Describe()} cannot be judged by a text-only model. Use a multimodal checkpoint with its modality plugin, or remove the media."));
                 }
 
-                GenerateGroup(prompts, rows, encoded, settings, sampling, results);
+                GenerateGroup(GroupKey(prompts[rows[0]]), prompts, rows, encoded, settings, sampling, results);
             }
             catch (JudgeHostException e) when (e.IsUserError)
             {
@@ -55,25 +65,43 @@ public sealed class TextJudgeBackend(TextGenerator generator, HfTokenizer tokeni
         return results;
     }
 
+    // A media file's size and write time are part of the key, so a kept prefix never outlives a changed file.
     private static string GroupKey(JudgePrompt p) =>
-        string.Join("\u0001", [p.System, p.User[..p.SharedPrefixLength], .. p.Media.Select(m => $"{m.Modality}:{m.Path}:{m.Value}:{string.Join(",", m.Attributes.Select(a => a.Key + "=" + a.Value))}")]);
+        string.Join("\u0001", [p.System, p.User[..p.SharedPrefixLength], .. p.Media.Select(m => $"{m.Modality}:{m.Path}:{FileStamp(m.Path)}:{m.Value}:{string.Join(",", m.Attributes.Select(a => a.Key + "=" + a.Value))}")]);
 
-    private void GenerateGroup(IReadOnlyList<JudgePrompt> prompts, int[] rows, List<EncodedMedia> encoded, GenerationSettings settings, SamplingOptions sampling, GenerationOutput[] results)
+    private static string FileStamp(string? path)
+    {
+        var info = path is null ? null : new FileInfo(path);
+        return info is { Exists: true } ? $"{info.Length}@{info.LastWriteTimeUtc.Ticks}" : "";
+    }
+
+    private void GenerateGroup(string group, IReadOnlyList<JudgePrompt> prompts, int[] rows, List<EncodedMedia> encoded, GenerationSettings settings, SamplingOptions sampling, GenerationOutput[] results)
     {
         // Every row: the segments before the last media item are identical; only the final token run differs.
         var inputs = rows.Select(i => Sequence(prompts[i], encoded)).ToArray();
         var finals = inputs.Select(s => ((SequenceSegment.Tokens)s.Segments[^1]).Ids.ToArray()).ToArray();
         int head = inputs[0].Length - finals[0].Length;
-        int common = CommonPrefix(finals);
-        var prefixSegments = inputs[0].Segments.Take(inputs[0].Segments.Count - 1).Append(new SequenceSegment.Tokens(finals[0][..common])).ToArray();
-        using var prefixPositions = inputs[0].PositionIds?.narrow(-1, 0, head + common).clone();
         int[] promptTokens = inputs.Select(s => s.Length).ToArray();
+        int common = CommonPrefix(finals);
+        var (prefix, shared) = ReusablePrefix(group, head, finals, common);
+        if (prefix is null)
+        {
+            var prefixSegments = inputs[0].Segments.Take(inputs[0].Segments.Count - 1).Append(new SequenceSegment.Tokens(finals[0][..common])).ToArray();
+            using var prefixPositions = inputs[0].PositionIds?.narrow(-1, 0, head + common).clone();
+            _cached?.State.Dispose();
+            _cached = null;
+            prefix = new CachedPrefix(group, head, finals[0][..common], generator.Prefill(new SequenceInput(prefixSegments, prefixPositions), reserve: 0));
+            PrefixPrefills++;
+            _cached = prefix;
+            shared = common;
+        }
+
         foreach (var input in inputs)
         {
             input.PositionIds?.Dispose();
         }
 
-        var continuations = finals.Select(f => (IReadOnlyList<int>)f[common..]).ToArray();
+        var continuations = finals.Select(f => (IReadOnlyList<int>)f[shared..]).ToArray();
         string?[] stopHit = new string?[rows.Length];
         string? Stop(int row, IReadOnlyList<int> generated)
         {
@@ -87,8 +115,7 @@ public sealed class TextJudgeBackend(TextGenerator generator, HfTokenizer tokeni
             return stopHit[row] is null ? null : "stop_string";
         }
 
-        using var prefix = generator.Prefill(new SequenceInput(prefixSegments, prefixPositions), reserve: continuations.Max(c => c.Count) + settings.MaxNewTokens);
-        var outputs = generator.Continue(prefix, continuations, settings.MaxNewTokens, sampling, eosIds, Stop);
+        var outputs = generator.Continue(prefix.State, continuations, settings.MaxNewTokens, sampling, eosIds, Stop, prefixLength: head + shared);
         for (int k = 0; k < rows.Length; k++)
         {
             var o = outputs[k];
@@ -122,6 +149,33 @@ public sealed class TextJudgeBackend(TextGenerator generator, HfTokenizer tokeni
         return input.Segments[^1] is SequenceSegment.Tokens { Ids.Count: > 1 }
             ? input
             : throw new InvalidOperationException("A judge prompt must end with text after its last media item.");
+    }
+
+    // The kept prefix serves a group with the same media head when the tokens it ends with start every row's final
+    // token run for nearly as long as the rows share among themselves (a knockout round: same question, other
+    // candidates). It is then used up to that shared length; at least one token is left for each row.
+    private (CachedPrefix? Prefix, int Shared) ReusablePrefix(string group, int head, int[][] finals, int common)
+    {
+        const int Slack = 8;
+        if (_cached is not { } c || c.Group != group || c.Head != head)
+        {
+            return (null, 0);
+        }
+
+        int shared = c.Tail.Length;
+        foreach (var f in finals)
+        {
+            int n = 0;
+            int limit = Math.Min(shared, f.Length - 1);
+            while (n < limit && f[n] == c.Tail[n])
+            {
+                n++;
+            }
+
+            shared = n;
+        }
+
+        return shared >= 1 && shared >= common - Slack ? (c, shared) : (null, 0);
     }
 
     // Longest common token prefix, leaving at least one token for every row to continue from.

@@ -44,10 +44,7 @@ internal sealed class FfmpegAudioReader(AudioPluginSettings settings)
         var sink = new FloatSink(channels, (long)Math.Ceiling(keepSeconds * sampleRate));
         try
         {
-            FFMpegArguments
-                .FromFileInput(path, verifyExists: true)
-                .OutputToPipe(sink, output => output.WithCustomArgument("-map 0:a:0 -vn -sn -dn -c:a pcm_f32le"))
-                .ProcessSynchronously(throwOnError: true, options, cancellationToken);
+            FfmpegTools.Run(options, ["-i", path, "-map", "0:a:0", "-vn", "-sn", "-dn", "-c:a", "pcm_f32le"], sink, cancellationToken);
         }
         catch (Exception e) when (e is FFMpegException or IOException)
         {

@@ -1,4 +1,6 @@
+using System.Diagnostics;
 using FFMpegCore;
+using FFMpegCore.Pipes;
 using JudgeHost.Abstractions;
 
 namespace Modalities.Shared;
@@ -30,6 +32,59 @@ internal static class FfmpegTools
         }
 
         return new FFOptions { BinaryFolder = folder };
+    }
+
+    /// <summary>
+    /// Runs ffmpeg with <paramref name="arguments"/> (input options, <c>-i</c>, output options; the output goes to
+    /// stdout in the sink's format) and hands its stdout to <paramref name="sink"/>. ffmpeg's stdout is an anonymous
+    /// pipe owned by this process: FFMpegCore's named-pipe sinks lose a short output now and then when ffmpeg exits
+    /// before the pipe is connected (seen under load: a one-frame video read as zero frames), so decoding does not use them.
+    /// </summary>
+    /// <exception cref="IOException">ffmpeg exited with an error; the message ends with ffmpeg's last stderr line.</exception>
+    public static void Run(FFOptions options, IEnumerable<string> arguments, IPipeSink sink, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(sink);
+        var start = new ProcessStartInfo(GlobalFFOptions.GetFFMpegBinaryPath(options))
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            RedirectStandardInput = true,
+            UseShellExecute = false,
+        };
+        foreach (string a in new[] { "-nostdin", "-hide_banner", "-loglevel", "error" }.Concat(arguments).Concat(sink.GetStreamArguments().Split(' ', StringSplitOptions.RemoveEmptyEntries)).Append("pipe:1"))
+        {
+            start.ArgumentList.Add(a);
+        }
+
+        using var process = Process.Start(start) ?? throw new FfmpegNotFoundException($"ffmpeg could not be started from '{start.FileName}'.");
+        var errors = process.StandardError.ReadToEndAsync(cancellationToken);
+        using var kill = cancellationToken.Register(() =>
+        {
+            try
+            {
+                process.Kill(entireProcessTree: true);
+            }
+            catch (InvalidOperationException)
+            {
+                // already exited
+            }
+        });
+        var stdout = process.StandardOutput.BaseStream;
+        try
+        {
+            sink.ReadAsync(stdout, cancellationToken).GetAwaiter().GetResult();
+        }
+        finally
+        {
+            stdout.CopyTo(Stream.Null);   // let ffmpeg finish writing whatever the sink did not want
+            process.WaitForExit();
+        }
+
+        cancellationToken.ThrowIfCancellationRequested();
+        if (process.ExitCode != 0)
+        {
+            throw new IOException($"ffmpeg exited with code {process.ExitCode}: {LastLine(errors.GetAwaiter().GetResult())}");
+        }
     }
 
     /// <summary>The first non-empty line of a tool's message (ffprobe puts the cause first).</summary>

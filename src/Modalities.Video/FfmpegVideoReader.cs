@@ -140,11 +140,11 @@ public sealed class FfmpegVideoReader(VideoPluginSettings settings)
         var sink = new RawFrameSink(checked(probe.Width * probe.Height * 3), onFrame);
         try
         {
-            FFMpegArguments
-                .FromFileInput(path, verifyExists: true, input => input.WithCustomArgument("-noautorotate"))
-                .OutputToPipe(sink, output => output
-                    .WithCustomArgument("-map 0:v:0 -an -sn -dn -fps_mode passthrough -sws_flags " + settings.ScalerFlags + " -pix_fmt rgb24"))
-                .ProcessSynchronously(throwOnError: true, Options(), cancellationToken);
+            FfmpegTools.Run(
+                Options(),
+                ["-noautorotate", "-i", path, "-map", "0:v:0", "-an", "-sn", "-dn", "-fps_mode", "passthrough", "-sws_flags", settings.ScalerFlags, "-pix_fmt", "rgb24"],
+                sink,
+                cancellationToken);
         }
         catch (Exception e) when (e is FFMpegException or IOException)
         {

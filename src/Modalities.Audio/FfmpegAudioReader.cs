@@ -20,15 +20,7 @@ internal sealed class FfmpegAudioReader(AudioPluginSettings settings)
     public DecodedAudio Read(string path, string source, double keepSeconds, CancellationToken cancellationToken)
     {
         var options = Options();
-        IMediaAnalysis analysis;
-        try
-        {
-            analysis = FFProbe.Analyse(path, options);
-        }
-        catch (Exception e) when (e is FFMpegException or FormatException or JsonException or InvalidOperationException or ArgumentException)
-        {
-            throw new InvalidMediaException($"Audio '{source}' is not a file ffmpeg can read ({FfmpegTools.FirstLine(e.Message)}). Give a WAV, MP3, FLAC, Ogg or M4A recording.", e);
-        }
+        var analysis = FfmpegTools.Analyse(path, options, why => $"Audio '{source}' is not a file ffmpeg can read ({why}). Give a WAV, MP3, FLAC, Ogg or M4A recording.");
 
         var stream = analysis.PrimaryAudioStream
             ?? throw new InvalidMediaException($"Audio '{source}' has no audio stream. Give a WAV, MP3, FLAC, Ogg or M4A recording.");

@@ -1,5 +1,7 @@
 using System.Diagnostics;
+using System.Text.Json;
 using FFMpegCore;
+using FFMpegCore.Exceptions;
 using FFMpegCore.Pipes;
 using JudgeHost.Abstractions;
 
@@ -32,6 +34,23 @@ internal static class FfmpegTools
         }
 
         return new FFOptions { BinaryFolder = folder };
+    }
+
+    /// <summary>ffprobe's analysis of <paramref name="path"/>; a file it cannot read becomes an <see cref="InvalidMediaException"/>.</summary>
+    /// <param name="path">The media file.</param>
+    /// <param name="options">Where ffprobe is (see <see cref="Options"/>).</param>
+    /// <param name="unreadable">The error message, given ffprobe's first line of explanation.</param>
+    public static IMediaAnalysis Analyse(string path, FFOptions options, Func<string, string> unreadable)
+    {
+        ArgumentNullException.ThrowIfNull(unreadable);
+        try
+        {
+            return FFProbe.Analyse(path, options);
+        }
+        catch (Exception e) when (e is FFMpegException or FormatException or JsonException or InvalidOperationException or ArgumentException)
+        {
+            throw new InvalidMediaException(unreadable(FirstLine(e.Message)), e);
+        }
     }
 
     /// <summary>

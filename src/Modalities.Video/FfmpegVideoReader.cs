@@ -38,16 +38,7 @@ public sealed class FfmpegVideoReader(VideoPluginSettings settings)
     /// <summary>Probes <paramref name="path"/>.</summary>
     public VideoProbe Probe(string path, string source)
     {
-        var options = Options();
-        IMediaAnalysis analysis;
-        try
-        {
-            analysis = FFProbe.Analyse(path, options);
-        }
-        catch (Exception e) when (e is FFMpegException or FormatException or JsonException or InvalidOperationException or ArgumentException)
-        {
-            throw new InvalidMediaException($"Video '{source}' cannot be read by ffprobe ({FfmpegTools.FirstLine(e.Message)}). Check that it is a complete video file.", e);
-        }
+        var analysis = FfmpegTools.Analyse(path, Options(), why => $"Video '{source}' cannot be read by ffprobe ({why}). Check that it is a complete video file.");
 
         var stream = analysis.PrimaryVideoStream
             ?? throw new InvalidMediaException($"Video '{source}' has no video stream. Give a video file (MP4, WebM, MKV, AVI, ...).");

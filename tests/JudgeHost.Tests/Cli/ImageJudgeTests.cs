@@ -1,6 +1,5 @@
 using System.Text.Json;
 using JudgeHost.Backbone;
-using JudgeHost.Tests.Plugins;
 
 namespace JudgeHost.Tests.Cli;
 
@@ -9,38 +8,14 @@ namespace JudgeHost.Tests.Cli;
 /// Qwen2.5-VL checkpoint: decode, Qwen2-VL preprocessing, vision tower, M-RoPE splice, judging.
 /// </summary>
 [Collection(TorchCollection.Name)]
-public sealed class ImageJudgeTests : IDisposable
+public sealed class ImageJudgeTests() : TinyVisionCliTests("Modalities.Image")
 {
     private static readonly string Photo = Path.Combine(RepoPaths.Root, "tests", "Modalities.Image.Tests", "Fixtures", "images", "photo_q90_320x240.jpg");
-    private readonly TempDir _dir = new();
-    private readonly PluginFolder _plugins = new();
-
-    public ImageJudgeTests()
-    {
-        PluginFolder.CopyDirectory(Path.Combine(RepoPaths.Root, "plugins", "Modalities.Image"), Path.Combine(_plugins.Path, "Modalities.Image"));
-    }
-
-    public void Dispose()
-    {
-        _plugins.Dispose();
-        _dir.Dispose();
-    }
-
-    private string TinyVL()
-    {
-        string path = _dir.Combine("tiny-vl");
-        if (!Directory.Exists(path))
-        {
-            TinyVisionCheckpoint.Write(path, Path.Combine(RepoPaths.Fixtures, "tokenizers", "qwen3"), seed: 2);
-        }
-
-        return path;
-    }
 
     [Fact]
     public async Task PluginsList_ShowsTheImagePlugin()
     {
-        var result = await CliRunner.RunAsync("plugins", "list", "--plugins-dir", _plugins.Path);
+        var result = await CliRunner.RunAsync("plugins", "list", "--plugins-dir", Plugins.Path);
 
         Assert.Matches(@"Image\s+image\s+\S+\s+loaded", result.Output);
     }
@@ -48,7 +23,7 @@ public sealed class ImageJudgeTests : IDisposable
     [Fact]
     public async Task InspectEncode_Image_GivesOneTokenPerMergedPatchAsAGrid()
     {
-        var result = await CliRunner.RunAsync("inspect", "encode", "--plugins-dir", _plugins.Path, "--modality", "image", "--model", TinyVL(), "--path", Photo);
+        var result = await CliRunner.RunAsync("inspect", "encode", "--plugins-dir", Plugins.Path, "--modality", "image", "--model", TinyVL(), "--path", Photo);
 
         Assert.True(result.ExitCode == 0, result.Error);
         using var doc = JsonDocument.Parse(result.Output);
@@ -63,9 +38,9 @@ public sealed class ImageJudgeTests : IDisposable
     [Fact]
     public async Task InspectPreprocess_Image_WritesPixelValuesAndGrid()
     {
-        string outFile = _dir.Combine("pre.safetensors");
+        string outFile = Dir.Combine("pre.safetensors");
 
-        var result = await CliRunner.RunAsync("inspect", "preprocess", "--plugins-dir", _plugins.Path, "--model", TinyVL(), "--image", Photo, "--out", outFile);
+        var result = await CliRunner.RunAsync("inspect", "preprocess", "--plugins-dir", Plugins.Path, "--model", TinyVL(), "--image", Photo, "--out", outFile);
 
         Assert.True(result.ExitCode == 0, result.Error);
         using var file = SafeTensorsFile.Open(outFile);
@@ -78,19 +53,19 @@ public sealed class ImageJudgeTests : IDisposable
     [Fact]
     public async Task GenerateAndLogits_WithImage_ApplyTheChatTemplateWithVisionTokens()
     {
-        string outFile = _dir.Combine("logits.safetensors");
+        string outFile = Dir.Combine("logits.safetensors");
 
-        var generate = await CliRunner.RunAsync("generate", "--plugins-dir", _plugins.Path, "--model", TinyVL(), "--image", Photo, "--prompt", "Describe it.", "--chat",
+        var generate = await CliRunner.RunAsync("generate", "--plugins-dir", Plugins.Path, "--model", TinyVL(), "--image", Photo, "--prompt", "Describe it.", "--chat",
             "--max-new-tokens", "3", "--dtype", "float32");
-        var logits = await CliRunner.RunAsync("inspect", "logits", "--plugins-dir", _plugins.Path, "--model", TinyVL(), "--image", Photo, "--prompt", "Describe it.", "--chat", "--out", outFile);
-        var textOnly = await CliRunner.RunAsync("inspect", "logits", "--model", TinyVL(), "--prompt", "Describe it.", "--chat", "--out", _dir.Combine("text.safetensors"));
+        var logits = await CliRunner.RunAsync("inspect", "logits", "--plugins-dir", Plugins.Path, "--model", TinyVL(), "--image", Photo, "--prompt", "Describe it.", "--chat", "--out", outFile);
+        var textOnly = await CliRunner.RunAsync("inspect", "logits", "--model", TinyVL(), "--prompt", "Describe it.", "--chat", "--out", Dir.Combine("text.safetensors"));
 
         Assert.True(generate.ExitCode == 0, generate.Error);
         Assert.Equal(3, JsonDocument.Parse(generate.Output).RootElement.GetProperty("ids").GetArrayLength());
         Assert.True(logits.ExitCode == 0, logits.Error);
         Assert.True(textOnly.ExitCode == 0, textOnly.Error);
         using var withImage = SafeTensorsFile.Open(outFile);
-        using var text = SafeTensorsFile.Open(_dir.Combine("text.safetensors"));
+        using var text = SafeTensorsFile.Open(Dir.Combine("text.safetensors"));
         // The image adds <|vision_start|>, 99 embedding rows and <|vision_end|>.
         Assert.Equal(text["logits"].Shape[0] + 101, withImage["logits"].Shape[0]);
     }
@@ -98,7 +73,7 @@ public sealed class ImageJudgeTests : IDisposable
     [Fact]
     public async Task InspectPreprocess_VideoWithoutVideoPlugin_IsUserError()
     {
-        var result = await CliRunner.RunAsync("inspect", "preprocess", "--plugins-dir", _plugins.Path, "--model", TinyVL(), "--video", "clip.mp4", "--out", _dir.Combine("v.safetensors"));
+        var result = await CliRunner.RunAsync("inspect", "preprocess", "--plugins-dir", Plugins.Path, "--model", TinyVL(), "--video", "clip.mp4", "--out", Dir.Combine("v.safetensors"));
 
         Assert.Equal(2, result.ExitCode);
         Assert.Contains("No loaded plugin provides modality 'video'", result.Error, StringComparison.Ordinal);
@@ -107,9 +82,9 @@ public sealed class ImageJudgeTests : IDisposable
     [Fact]
     public async Task Judge_WithImages_EveryTaskRuns_AndABadImageFailsOnlyItsRequest()
     {
-        string corrupt = _dir.Combine("corrupt.png");
+        string corrupt = Dir.Combine("corrupt.png");
         await File.WriteAllBytesAsync(corrupt, [0x89, (byte)'P', (byte)'N', (byte)'G', 1, 2, 3]);
-        string input = _dir.Combine("requests.jsonl");
+        string input = Dir.Combine("requests.jsonl");
         string media = $$"""[{"modality":"image","path":"{{Photo}}"}]""";
         await File.WriteAllLinesAsync(input,
         [
@@ -119,9 +94,9 @@ public sealed class ImageJudgeTests : IDisposable
             "{\"id\":\"two-images\",\"task\":\"binary\",\"instruction\":\"Are both natural?\",\"aspect\":\"naturalness\",\"media\":[{\"modality\":\"image\",\"path\":\"" + Photo + "\"},{\"modality\":\"image\",\"path\":\"" + Photo + "\",\"attributes\":{\"max_pixels\":\"12544\"}}]}",
             $$"""{"id":"bad","task":"binary","instruction":"Natural?","aspect":"naturalness","media":[{"modality":"image","path":"{{corrupt}}"}]}""",
         ]);
-        string output = _dir.Combine("results.jsonl");
+        string output = Dir.Combine("results.jsonl");
 
-        var result = await CliRunner.RunAsync("judge", "--plugins-dir", _plugins.Path, "--model", TinyVL(), "--input", input, "--output", output, "--max-new-tokens", "4", "--dtype", "float32");
+        var result = await CliRunner.RunAsync("judge", "--plugins-dir", Plugins.Path, "--model", TinyVL(), "--input", input, "--output", output, "--max-new-tokens", "4", "--dtype", "float32");
 
         Assert.Equal(2, result.ExitCode);
         var records = (await File.ReadAllLinesAsync(output)).Select(l => JsonDocument.Parse(l).RootElement).ToList();

@@ -1,6 +1,5 @@
 using System.Text.Json;
 using JudgeHost.Backbone;
-using JudgeHost.Tests.Plugins;
 
 namespace JudgeHost.Tests.Cli;
 
@@ -9,45 +8,18 @@ namespace JudgeHost.Tests.Cli;
 /// checkpoint: ffmpeg decode, frame sampling, temporal patches, vision tower, M-RoPE with video time, judging.
 /// </summary>
 [Collection(TorchCollection.Name)]
-public sealed class VideoJudgeTests : IDisposable
+public sealed class VideoJudgeTests() : TinyVisionCliTests("Modalities.Image", "Modalities.Video")
 {
     private static readonly string Videos = Path.Combine(RepoPaths.Root, "tests", "Modalities.Video.Tests", "Fixtures", "videos");
     private static readonly string Clip = Path.Combine(Videos, "h264_320x240_30fps_3s.mp4");
     private static readonly string Photo = Path.Combine(RepoPaths.Root, "tests", "Modalities.Image.Tests", "Fixtures", "images", "photo_q90_320x240.jpg");
-    private readonly TempDir _dir = new();
-    private readonly PluginFolder _plugins = new();
-
-    public VideoJudgeTests()
-    {
-        foreach (string plugin in new[] { "Modalities.Image", "Modalities.Video" })
-        {
-            PluginFolder.CopyDirectory(Path.Combine(RepoPaths.Root, "plugins", plugin), Path.Combine(_plugins.Path, plugin));
-        }
-    }
-
-    public void Dispose()
-    {
-        _plugins.Dispose();
-        _dir.Dispose();
-    }
-
-    private string TinyVL()
-    {
-        string path = _dir.Combine("tiny-vl");
-        if (!Directory.Exists(path))
-        {
-            TinyVisionCheckpoint.Write(path, Path.Combine(RepoPaths.Fixtures, "tokenizers", "qwen3"), seed: 2);
-        }
-
-        return path;
-    }
 
     [Fact]
     public async Task InspectPreprocess_Video_WritesPixelValuesVideosGridAndSeconds()
     {
-        string outFile = _dir.Combine("v.safetensors");
+        string outFile = Dir.Combine("v.safetensors");
 
-        var result = await CliRunner.RunAsync("inspect", "preprocess", "--plugins-dir", _plugins.Path, "--model", TinyVL(), "--video", Clip, "--out", outFile);
+        var result = await CliRunner.RunAsync("inspect", "preprocess", "--plugins-dir", Plugins.Path, "--model", TinyVL(), "--video", Clip, "--out", outFile);
 
         Assert.True(result.ExitCode == 0, result.Error);
         using var file = SafeTensorsFile.Open(outFile);
@@ -61,11 +33,11 @@ public sealed class VideoJudgeTests : IDisposable
     [Fact]
     public async Task Generate_WithVideo_AddsTheVideoTokensToThePrompt()
     {
-        string textOnly = _dir.Combine("t.safetensors");
-        string withVideo = _dir.Combine("v.safetensors");
+        string textOnly = Dir.Combine("t.safetensors");
+        string withVideo = Dir.Combine("v.safetensors");
 
-        var a = await CliRunner.RunAsync("inspect", "logits", "--plugins-dir", _plugins.Path, "--model", TinyVL(), "--prompt", "Describe it.", "--chat", "--out", textOnly);
-        var b = await CliRunner.RunAsync("inspect", "logits", "--plugins-dir", _plugins.Path, "--model", TinyVL(), "--video", Path.Combine(Videos, "h264_320x240_30fps_3s.mp4"), "--prompt", "Describe it.", "--chat", "--out", withVideo);
+        var a = await CliRunner.RunAsync("inspect", "logits", "--plugins-dir", Plugins.Path, "--model", TinyVL(), "--prompt", "Describe it.", "--chat", "--out", textOnly);
+        var b = await CliRunner.RunAsync("inspect", "logits", "--plugins-dir", Plugins.Path, "--model", TinyVL(), "--video", Path.Combine(Videos, "h264_320x240_30fps_3s.mp4"), "--prompt", "Describe it.", "--chat", "--out", withVideo);
 
         Assert.True(a.ExitCode == 0, a.Error);
         Assert.True(b.ExitCode == 0, b.Error);
@@ -82,7 +54,7 @@ public sealed class VideoJudgeTests : IDisposable
         string media = $$"""[{"modality":"video","path":"{{Clip}}","attributes":{{small}}}]""";
         string webm = Path.Combine(Videos, "vp9_256x144_24fps_2s.webm");
         string mixed = $$$"""[{"modality":"video","path":"{{{webm}}}","attributes":{{{small}}}},{"modality":"image","path":"{{{Photo}}}","attributes":{"max_pixels":"12544"}}]""";
-        string input = _dir.Combine("requests.jsonl");
+        string input = Dir.Combine("requests.jsonl");
         await File.WriteAllLinesAsync(input,
         [
             $$"""{"id":"pair","task":"pairwise","instruction":"Which description fits?","media":{{media}},"candidates":["A test pattern.","A beach."]}""",
@@ -91,9 +63,9 @@ public sealed class VideoJudgeTests : IDisposable
             $$"""{"id":"mixed","task":"binary","instruction":"Do they match?","aspect":"consistency","media":{{mixed}}}""",
             $$"""{"id":"bad","task":"binary","instruction":"Natural?","aspect":"naturalness","media":[{"modality":"video","path":"{{Path.Combine(Videos, "one_frame.mp4")}}"}]}""",
         ]);
-        string output = _dir.Combine("results.jsonl");
+        string output = Dir.Combine("results.jsonl");
 
-        var result = await CliRunner.RunAsync("judge", "--plugins-dir", _plugins.Path, "--model", TinyVL(), "--input", input, "--output", output, "--max-new-tokens", "4", "--dtype", "float32");
+        var result = await CliRunner.RunAsync("judge", "--plugins-dir", Plugins.Path, "--model", TinyVL(), "--input", input, "--output", output, "--max-new-tokens", "4", "--dtype", "float32");
 
         Assert.Equal(2, result.ExitCode);
         var records = (await File.ReadAllLinesAsync(output)).Select(l => JsonDocument.Parse(l).RootElement).ToList();

@@ -40,14 +40,34 @@ public static class TinyCheckpoint
     {
         if (family is not ("qwen2" or "llama"))
         {
-            throw new JudgeHostException($"Unknown tiny-checkpoint family '{family}'. Use qwen2 or llama.");
+            throw new JudgeHostException($"Unknown tiny-checkpoint family '{family}'. Use qwen2, llama, qwen2_5_vl or mol_llama.");
         }
 
         bool tie = tied ?? family == "qwen2";
         bool llama = family == "llama";
         Directory.CreateDirectory(directory);
-        int headDim = shape.Hidden / shape.Heads;
         int eos = eosId ?? shape.Vocab - 1;
+        var config = DecoderConfig(family, shape, tie, dtype, eos);
+        var options = new JsonSerializerOptions { WriteIndented = true };
+        File.WriteAllText(Path.Combine(directory, "config.json"), config.ToJsonString(options));
+        var generation = new JsonObject
+        {
+            ["bos_token_id"] = llama ? 0 : eos,
+            ["eos_token_id"] = llama && eosId is null ? new JsonArray(eos, eos - 1) : eos,
+            ["do_sample"] = false,
+        };
+        File.WriteAllText(Path.Combine(directory, "generation_config.json"), generation.ToJsonString(options));
+
+        using var scope = NewDisposeScope();
+        var tensors = DecoderTensors(llama, shape, tie, seed, dtype);
+        SafeTensorsWriter.Write(Path.Combine(directory, "model.safetensors"), tensors, new Dictionary<string, string> { ["format"] = "pt" });
+    }
+
+    /// <summary>The config.json of a tiny <c>qwen2</c> or <c>llama</c> decoder (<see cref="Write"/>'s).</summary>
+    internal static JsonObject DecoderConfig(string family, Shape shape, bool tie, ScalarType dtype, int eos)
+    {
+        bool llama = family == "llama";
+        int headDim = shape.Hidden / shape.Heads;
         var config = new JsonObject
         {
             ["architectures"] = new JsonArray(llama ? "LlamaForCausalLM" : "Qwen2ForCausalLM"),
@@ -86,17 +106,18 @@ public static class TinyCheckpoint
             config["rope_scaling"] = null;
         }
 
-        var options = new JsonSerializerOptions { WriteIndented = true };
-        File.WriteAllText(Path.Combine(directory, "config.json"), config.ToJsonString(options));
-        var generation = new JsonObject
-        {
-            ["bos_token_id"] = llama ? 0 : eos,
-            ["eos_token_id"] = llama && eosId is null ? new JsonArray(eos, eos - 1) : eos,
-            ["do_sample"] = false,
-        };
-        File.WriteAllText(Path.Combine(directory, "generation_config.json"), generation.ToJsonString(options));
 
-        using var scope = NewDisposeScope();
+        return config;
+    }
+
+    /// <summary>
+    /// The decoder's random tensors under transformers' names (<c>model.*</c>, <c>lm_head.weight</c> unless tied), in
+    /// the order and from the random stream <see cref="Write"/> uses: one generator seeded with <paramref name="seed"/>.
+    /// Created in the caller's dispose scope.
+    /// </summary>
+    internal static List<KeyValuePair<string, Tensor>> DecoderTensors(bool llama, Shape shape, bool tie, long seed, ScalarType dtype)
+    {
+        int headDim = shape.Hidden / shape.Heads;
         var gen = manual_seed(seed);
         var tensors = new List<KeyValuePair<string, Tensor>>();
         void Add(string name, long[] dims, double std, double mean = 0)
@@ -133,6 +154,6 @@ public static class TinyCheckpoint
             Add("lm_head.weight", [shape.Vocab, shape.Hidden], 0.1);
         }
 
-        SafeTensorsWriter.Write(Path.Combine(directory, "model.safetensors"), tensors, new Dictionary<string, string> { ["format"] = "pt" });
+        return tensors;
     }
 }

@@ -120,7 +120,7 @@ public static class ModelCommands
 
     public static Command BuildTools()
     {
-        var family = new Option<string>("--family") { Description = "qwen2, llama or qwen2_5_vl (needs --tokenizer).", Required = true };
+        var family = new Option<string>("--family") { Description = "qwen2, llama, qwen2_5_vl (needs --tokenizer) or mol_llama (Mol-LLaMA: molecule encoder, Q-Former, projector and Llama with LoRA; --tokenizer optional).", Required = true };
         var outDir = new Option<string>("--out") { Description = "Directory to write.", Required = true };
         var tied = new Option<bool?>("--tied") { Description = "Tie lm_head to the embedding (default: qwen2 yes, llama no)." };
         var seed = new Option<long>("--seed") { Description = "Weight seed.", DefaultValueFactory = _ => 0 };
@@ -140,7 +140,11 @@ public static class ModelCommands
                 "qwen2-0.5b" => TinyCheckpoint.Qwen2HalfB,
                 var other => throw new JudgeHostException($"Unknown --size '{other}'. Use tiny or qwen2-0.5b."),
             };
-            if (parse.GetValue(family) == "qwen2_5_vl")
+            if (parse.GetValue(family) == "mol_llama")
+            {
+                TinyMolLlamaCheckpoint.Write(parse.GetValue(outDir)!, shape, tokenizerDirectory: parse.GetValue(tokenizerDir), seed: parse.GetValue(seed));
+            }
+            else if (parse.GetValue(family) == "qwen2_5_vl")
             {
                 TinyVisionCheckpoint.Write(parse.GetValue(outDir)!, parse.GetValue(tokenizerDir)
                     ?? throw new JudgeHostException("A qwen2_5_vl tiny checkpoint needs --tokenizer (a Qwen tokenizer with the vision tokens)."), parse.GetValue(seed));

@@ -49,7 +49,14 @@ public sealed class Proj : nn.Module<Tensor, Tensor>
 
     public Tensor Weight => weight;
 
-    public override Tensor forward(Tensor x) => Bf16Gemv.Applies(x, weight) ? Bf16Gemv.Linear(x, weight, bias) : F.linear(x, weight, bias);
+    /// <summary>A LoRA update added to this projection's output (training, or an adapter applied without merging).</summary>
+    public LoraLayer? Lora { get; set; }
+
+    public override Tensor forward(Tensor x)
+    {
+        var y = Bf16Gemv.Applies(x, weight) ? Bf16Gemv.Linear(x, weight, bias) : F.linear(x, weight, bias);
+        return Lora is null ? y : y + Lora.Delta(x).to(y.dtype);
+    }
 }
 
 /// <summary>Mirrors transformers Qwen2RotaryEmbedding / LlamaRotaryEmbedding (default, linear and llama3 inv_freq).</summary>

@@ -29,9 +29,14 @@ public static class TrainCommand
         var saveEvery = new Option<int>("--save-every") { Description = "Write checkpoint-N/ every N steps (0: at the end only).", DefaultValueFactory = _ => 0 };
         var dtype = new Option<string>("--dtype") { Description = "float32 or bfloat16.", DefaultValueFactory = _ => "float32" };
         var resume = new Option<bool>("--resume") { Description = "Continue from the newest checkpoint-N/ in --out." };
+        var loraRank = new Option<int?>("--lora-r") { Description = "Train LoRA adapters of this rank instead of every weight (written in PEFT's layout)." };
+        var loraAlpha = new Option<double?>("--lora-alpha") { Description = "LoRA alpha (scale alpha / r; default 2 r)." };
+        var loraTargets = new Option<string>("--lora-targets") { Description = "Comma-separated projections to adapt.", DefaultValueFactory = _ => string.Join(',', LoraOptions.AllProjections) };
+        var loraDropout = new Option<double>("--lora-dropout") { Description = "Dropout on the adapters' input.", DefaultValueFactory = _ => 0.0 };
+        var mergeLora = new Option<bool>("--merge-lora") { Description = "Also write the base with the trained adapters merged into --out/merged (a plain checkpoint)." };
 
         var sft = new Command("sft", "Supervised fine-tuning: loss on assistant tokens only, AdamW, warm-up + cosine, accumulation, clipping; writes a Hugging Face model directory.");
-        foreach (var option in new Option[] { model, data, output, lr, warmup, epochs, maxSteps, batch, accumulation, clip, decay, seed, maxLength, saveEvery, dtype, resume })
+        foreach (var option in new Option[] { model, data, output, lr, warmup, epochs, maxSteps, batch, accumulation, clip, decay, seed, maxLength, saveEvery, dtype, resume, loraRank, loraAlpha, loraTargets, loraDropout, mergeLora })
         {
             sft.Options.Add(option);
         }
@@ -58,6 +63,10 @@ public static class TrainCommand
                     "bfloat16" => ScalarType.BFloat16,
                     var other => throw new JudgeHostException($"--dtype '{other}': use float32 or bfloat16."),
                 },
+                Lora = parse.GetValue(loraRank) is { } r
+                    ? new LoraOptions(r, parse.GetValue(loraAlpha) ?? 2.0 * r, parse.GetValue(loraTargets)!.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries), parse.GetValue(loraDropout))
+                    : null,
+                MergeLora = parse.GetValue(mergeLora),
             };
             options.Validate();
             manual_seed(options.Seed);
@@ -87,7 +96,28 @@ public static class TrainCommand
         train.Subcommands.Add(sft);
         train.Subcommands.Add(BuildCurriculum());
         train.Subcommands.Add(BuildTokenizer());
+        train.Subcommands.Add(BuildMerge());
         return train;
+    }
+
+    private static Command BuildMerge()
+    {
+        var model = new Option<string>("--model") { Description = "Base checkpoint directory.", Required = true };
+        var adapter = new Option<string>("--adapter") { Description = "PEFT LoRA adapter directory (adapter_config.json + adapter_model.safetensors).", Required = true };
+        var output = new Option<string>("--out") { Description = "Directory for the merged checkpoint.", Required = true };
+        var command = new Command("merge-lora", "Merge a LoRA adapter into its base checkpoint (W + alpha/r * B A); writes a plain Hugging Face model directory.");
+        foreach (var option in new Option[] { model, adapter, output })
+        {
+            command.Options.Add(option);
+        }
+
+        command.SetAction(async (parse, ct) =>
+        {
+            int merged = SftTrainer.MergeAdapter(parse.GetValue(model)!, parse.GetValue(adapter)!, parse.GetValue(output)!);
+            await parse.InvocationConfiguration.Output.WriteLineAsync($"merged {merged} adapted projections: {parse.GetValue(output)}");
+            return CliApp.Ok;
+        });
+        return command;
     }
 
     private static Command BuildTokenizer()

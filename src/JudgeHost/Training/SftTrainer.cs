@@ -43,8 +43,20 @@ public sealed record SftOptions
 
     public ScalarType DType { get; init; } = ScalarType.Float32;
 
+    /// <summary>Train LoRA adapters instead of every weight (the base stays frozen); null: full fine-tuning.</summary>
+    public LoraOptions? Lora { get; init; }
+
+    /// <summary>With <see cref="Lora"/>: also write the base with the adapters merged into <c>merged/</c>.</summary>
+    public bool MergeLora { get; init; }
+
     public void Validate()
     {
+        Lora?.Validate();
+        if (MergeLora && Lora is null)
+        {
+            throw new JudgeHostException("Merging LoRA adapters needs LoRA training (--lora-r).");
+        }
+
         if (!(LearningRate > 0) || BatchSize < 1 || GradientAccumulation < 1 || Epochs < 1 || WarmupSteps < 0 || MaxGradNorm < 0 || WeightDecay < 0 || MaxLength < 2 || SaveEvery < 0 || MaxSteps is < 1)
         {
             throw new JudgeHostException("Invalid SFT settings: learning rate > 0, batch size, accumulation and epochs >= 1, warm-up, clip, weight decay and save interval >= 0, max length >= 2.");
@@ -93,14 +105,25 @@ public static class SftTrainer
         }
 
         int startStep = checkpoint is null ? 0 : ReadState(checkpoint).Step;
-        var (model, _) = CheckpointLoader.Load(checkpoint ?? modelDirectory, options.DType, CPU);
+        bool lora = options.Lora is not null;
+        var (model, _) = CheckpointLoader.Load(lora ? modelDirectory : checkpoint ?? modelDirectory, options.DType, CPU);
         using (model)
         {
             model.train();
-            var parameters = model.parameters().ToList();
-            foreach (var p in parameters)
+            List<TorchSharp.Modules.Parameter> parameters;
+            if (lora)
             {
-                p.requires_grad = true;
+                // The base stays frozen; only the adapters (fresh, or the checkpoint's when resuming) are trained.
+                parameters = (checkpoint is null ? LoraAdapter.Attach(model, options.Lora!) : LoraAdapter.Parameters(LoadAdapter(model, checkpoint, options.Lora!))).ToList();
+                LoraAdapter.SetTraining(model, true);
+            }
+            else
+            {
+                parameters = model.parameters().ToList();
+                foreach (var p in parameters)
+                {
+                    p.requires_grad = true;
+                }
             }
 
             using var optimizer = optim.AdamW(parameters, options.LearningRate, 0.9, 0.999, 1e-8, options.WeightDecay);
@@ -148,7 +171,20 @@ public static class SftTrainer
             }
 
             Save(model, optimizer, modelDirectory, Path.Combine(outputDirectory, $"checkpoint-{totalSteps}"), totalSteps, lastLoss, options);
-            WriteModel(model, modelDirectory, outputDirectory, options);
+            if (lora)
+            {
+                LoraAdapter.Save(model, options.Lora!, outputDirectory, Path.GetFullPath(modelDirectory));
+                if (options.MergeLora)
+                {
+                    LoraAdapter.Merge(model);
+                    WriteModel(model, modelDirectory, Path.Combine(outputDirectory, "merged"), options);
+                }
+            }
+            else
+            {
+                WriteModel(model, modelDirectory, outputDirectory, options);
+            }
+
             return new SftResult(totalSteps - startStep, startStep, firstLoss, lastLoss, outputDirectory);
         }
     }
@@ -207,9 +243,40 @@ public static class SftTrainer
         return F.cross_entropy(shifted, tensor(targets), ignore_index: -100, reduction: nn.Reduction.Sum);
     }
 
+    /// <summary>Loads <paramref name="modelDirectory"/>, merges the PEFT adapter in <paramref name="adapterDirectory"/> and writes the result.</summary>
+    public static int MergeAdapter(string modelDirectory, string adapterDirectory, string outputDirectory)
+    {
+        // Keep the base's stored precision (torch_dtype); the merge itself is computed in float32.
+        var config = JsonNode.Parse(File.ReadAllText(Path.Combine(modelDirectory, "config.json")))!.AsObject();
+        var dtype = config["torch_dtype"]?.GetValue<string>() == "bfloat16" ? ScalarType.BFloat16 : ScalarType.Float32;
+        var (model, _) = CheckpointLoader.Load(modelDirectory, dtype, CPU);
+        using (model)
+        {
+            LoraAdapter.Load(model, adapterDirectory, trainable: false);
+            int merged = LoraAdapter.Merge(model);
+            WriteModel(model, modelDirectory, outputDirectory, new SftOptions { DType = dtype });
+            return merged;
+        }
+    }
+
+    private static CausalLM LoadAdapter(CausalLM model, string checkpoint, LoraOptions expected)
+    {
+        var saved = LoraAdapter.Load(model, checkpoint, trainable: true);
+        return saved.Rank == expected.Rank && saved.Alpha == expected.Alpha && saved.Targets.SequenceEqual(expected.Targets) ? model
+            : throw new JudgeHostException($"--resume: '{checkpoint}' holds {LoraAdapter.Describe(saved)}, but this run asks for {LoraAdapter.Describe(expected)}.");
+    }
+
     private static void Save(CausalLM model, TorchSharp.Modules.AdamW optimizer, string baseDirectory, string directory, int step, double loss, SftOptions options)
     {
-        WriteModel(model, baseDirectory, directory, options);
+        if (options.Lora is { } lora)
+        {
+            LoraAdapter.Save(model, lora, directory, Path.GetFullPath(baseDirectory));
+        }
+        else
+        {
+            WriteModel(model, baseDirectory, directory, options);
+        }
+
         optimizer.save_state_dict(Path.Combine(directory, OptimizerFile));
         var state = new JsonObject
         {
@@ -219,6 +286,7 @@ public static class SftTrainer
             ["learning_rate"] = options.LearningRate,
             ["batch_size"] = options.BatchSize,
             ["gradient_accumulation"] = options.GradientAccumulation,
+            ["lora"] = options.Lora is null ? null : LoraAdapter.Describe(options.Lora),
         };
         File.WriteAllText(Path.Combine(directory, StateFile), state.ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
     }

@@ -12,7 +12,17 @@ namespace JudgeHost.Backbone;
 /// </summary>
 public static class TinyCheckpoint
 {
-    public sealed record Shape(int Vocab = 256, int Hidden = 64, int Intermediate = 128, int Layers = 2, int Heads = 4, int KvHeads = 2);
+    /// <summary>Decoder dimensions of a generated checkpoint.</summary>
+    /// <param name="Vocab">vocab_size.</param>
+    /// <param name="Hidden">hidden_size.</param>
+    /// <param name="Intermediate">intermediate_size.</param>
+    /// <param name="Layers">num_hidden_layers.</param>
+    /// <param name="Heads">num_attention_heads.</param>
+    /// <param name="KvHeads">num_key_value_heads.</param>
+    /// <param name="InitializerRange">Null: the wide test initialisation (random norms and biases, large embeddings, so
+    /// parity tests exercise every term). A value: transformers' <c>_init_weights</c> for a model about to be trained —
+    /// Linear and Embedding weights N(0, value), biases 0, RMSNorm weights 1 — and <c>initializer_range</c> in config.json.</param>
+    public sealed record Shape(int Vocab = 256, int Hidden = 64, int Intermediate = 128, int Layers = 2, int Heads = 4, int KvHeads = 2, double? InitializerRange = null);
 
     /// <summary>The Qwen2-0.5B shape (for benchmarks).</summary>
     public static Shape Qwen2HalfB { get; } = new(151936, 896, 4864, 24, 14, 2);
@@ -88,6 +98,7 @@ public static class TinyCheckpoint
             ["bos_token_id"] = llama ? 0 : eos,
             ["eos_token_id"] = eos,
             ["attention_dropout"] = 0.0,
+            ["initializer_range"] = shape.InitializerRange ?? 0.02,
         };
         if (llama)
         {
@@ -120,8 +131,15 @@ public static class TinyCheckpoint
         int headDim = shape.Hidden / shape.Heads;
         var gen = manual_seed(seed);
         var tensors = new List<KeyValuePair<string, Tensor>>();
+        double? range = shape.InitializerRange;
         void Add(string name, long[] dims, double std, double mean = 0)
         {
+            if (range is { } r)
+            {
+                // transformers' _init_weights: norms 1, biases 0, every matrix N(0, initializer_range).
+                (std, mean) = name.EndsWith("norm.weight", StringComparison.Ordinal) ? (0.0, 1.0) : name.EndsWith(".bias", StringComparison.Ordinal) ? (0.0, 0.0) : (r, 0.0);
+            }
+
             var t = (randn(dims, generator: gen) * std) + mean;
             tensors.Add(new(name, t.to(dtype)));
         }

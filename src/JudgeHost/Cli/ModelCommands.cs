@@ -126,8 +126,14 @@ public static class ModelCommands
         var seed = new Option<long>("--seed") { Description = "Weight seed.", DefaultValueFactory = _ => 0 };
         var size = new Option<string>("--size") { Description = "tiny (2 layers, hidden 64) or qwen2-0.5b (benchmark shape).", DefaultValueFactory = _ => "tiny" };
         var tokenizerDir = new Option<string?>("--tokenizer") { Description = "Folder with tokenizer.json (+ tokenizer_config.json): copied, and the vocabulary sized to it." };
+        var hidden = new Option<int?>("--hidden") { Description = "hidden_size (overrides --size)." };
+        var layers = new Option<int?>("--layers") { Description = "num_hidden_layers (overrides --size)." };
+        var heads = new Option<int?>("--heads") { Description = "num_attention_heads (overrides --size)." };
+        var kvHeads = new Option<int?>("--kv-heads") { Description = "num_key_value_heads (overrides --size)." };
+        var intermediate = new Option<int?>("--intermediate") { Description = "intermediate_size (overrides --size)." };
+        var init = new Option<string>("--init") { Description = "test: wide random weights that exercise every term (parity tests); hf: transformers' initialisation N(0, 0.02), norms 1, biases 0 (a model to train).", DefaultValueFactory = _ => "test" };
         var makeTiny = new Command("make-tiny", "Write a random-weight checkpoint in the exact Hugging Face layout.");
-        foreach (var o in new Option[] { family, outDir, tied, seed, size, tokenizerDir })
+        foreach (var o in new Option[] { family, outDir, tied, seed, size, tokenizerDir, hidden, layers, heads, kvHeads, intermediate, init })
         {
             makeTiny.Options.Add(o);
         }
@@ -140,6 +146,25 @@ public static class ModelCommands
                 "qwen2-0.5b" => TinyCheckpoint.Qwen2HalfB,
                 var other => throw new JudgeHostException($"Unknown --size '{other}'. Use tiny or qwen2-0.5b."),
             };
+            shape = shape with
+            {
+                Hidden = parse.GetValue(hidden) ?? shape.Hidden,
+                Layers = parse.GetValue(layers) ?? shape.Layers,
+                Heads = parse.GetValue(heads) ?? shape.Heads,
+                KvHeads = parse.GetValue(kvHeads) ?? shape.KvHeads,
+                Intermediate = parse.GetValue(intermediate) ?? shape.Intermediate,
+                InitializerRange = parse.GetValue(init) switch
+                {
+                    "test" => null,
+                    "hf" => 0.02,
+                    var other => throw new JudgeHostException($"Unknown --init '{other}'. Use test or hf."),
+                },
+            };
+            if (shape.Hidden < 1 || shape.Layers < 1 || shape.Heads < 1 || shape.KvHeads < 1 || shape.Intermediate < 1 || shape.Hidden % shape.Heads != 0 || shape.Heads % shape.KvHeads != 0)
+            {
+                throw new JudgeHostException($"Invalid shape (hidden {shape.Hidden}, layers {shape.Layers}, heads {shape.Heads}, kv heads {shape.KvHeads}, intermediate {shape.Intermediate}): all >= 1, hidden divisible by heads, heads by kv heads.");
+            }
+
             if (parse.GetValue(family) == "mol_llama")
             {
                 TinyMolLlamaCheckpoint.Write(parse.GetValue(outDir)!, shape, tokenizerDirectory: parse.GetValue(tokenizerDir), seed: parse.GetValue(seed));

@@ -22,11 +22,9 @@ public sealed record CurriculumItem(JudgeRequest Request, IReadOnlyList<Backbone
 /// </summary>
 public static class Curriculum
 {
-    private static readonly string[] Words = ["judge", "model", "river", "planet", "garden", "silver", "window", "pencil", "orange", "signal", "rocket", "canvas", "forest", "button", "marble", "lantern"];
-
-    private static readonly (string From, string To, double Factor)[] Units =
+    private static readonly (string From, string To, int Zeros)[] Units =
     [
-        ("km", "m", 1000), ("m", "cm", 100), ("kg", "g", 1000), ("hours", "minutes", 60), ("minutes", "seconds", 60), ("liters", "milliliters", 1000),
+        ("km", "m", 3), ("m", "cm", 2), ("kg", "g", 3), ("cm", "mm", 1), ("liters", "milliliters", 3), ("tonnes", "kg", 3),
     ];
 
     /// <summary>Generates <paramref name="count"/> items; the same seed gives the same items.</summary>
@@ -74,43 +72,75 @@ public static class Curriculum
 
     private sealed record Problem(string Question, string Truth, Func<Random, string> Wrong, string Working);
 
+    // Problems a small model can learn to solve for unseen questions: column addition written out digit by digit,
+    // reversing and capitalising strings of random letters written one letter per word, and unit conversions by powers
+    // of ten. The held-out split draws questions the training split never saw.
     private static Problem Draw(Random r)
     {
         switch (r.Next(4))
         {
             case 0:
             {
-                int a = r.Next(2, 60), b = r.Next(2, 60);
-                bool plus = r.Next(2) == 0;
-                int truth = plus ? a + b : a * Math.Min(b, 12);
-                int bb = plus ? b : Math.Min(b, 12);
-                string op = plus ? "+" : "*";
-                return new Problem($"What is {a} {op} {bb}?", Num(truth), rr => Num(truth + Offset(rr)), $"{a} {op} {bb} = {Num(truth)}");
+                int a = r.Next(10, 100), b = r.Next(10, 100);
+                int truth = a + b;
+                int ones = (a % 10) + (b % 10), carry = ones / 10, tens = (a / 10) + (b / 10) + carry;
+                string working = carry == 0
+                    ? $"ones {a % 10} + {b % 10} = {ones}, tens {a / 10} + {b / 10} = {tens}, so {a} + {b} = {truth}"
+                    : $"ones {a % 10} + {b % 10} = {ones}, carry 1, tens {a / 10} + {b / 10} + 1 = {tens}, so {a} + {b} = {truth}";
+                return new Problem($"What is {a} + {b}?", Num(truth), rr => Num(WrongSum(truth, rr)), working);
             }
 
             case 1:
             {
-                string w = Words[r.Next(Words.Length)];
-                string truth = new(w.Reverse().ToArray());
-                return new Problem($"Reverse the word \"{w}\".", truth, rr => Swap(truth, rr), $"\"{w}\" backwards is \"{truth}\"");
+                string w = Letters(r);
+                string truth = Spaced(new string(w.Reverse().ToArray()));
+                return new Problem($"Reverse the letters \"{Spaced(w)}\".", truth, rr => Spaced(Swap(new string(w.Reverse().ToArray()), rr)), $"\"{Spaced(w)}\" backwards is \"{truth}\"");
             }
 
             case 2:
             {
-                string w = Words[r.Next(Words.Length)];
-                char c = w[r.Next(w.Length)];
-                int truth = w.Count(x => x == c);
-                return new Problem($"How many times does the letter '{c}' occur in \"{w}\"?", Num(truth), rr => Num(Math.Max(0, truth + (rr.Next(2) == 0 ? 1 : 2))), $"\"{w}\" has {Num(truth)} '{c}'");
+                string w = Letters(r);
+                string truth = Spaced(w.ToUpperInvariant());
+                return new Problem($"Write the letters \"{Spaced(w)}\" in capitals.", truth, rr => Spaced(MisCapitalise(w, rr)), $"\"{Spaced(w)}\" in capitals is \"{truth}\"");
             }
 
             default:
             {
-                var (from, to, factor) = Units[r.Next(Units.Length)];
-                int value = r.Next(2, 40);
-                long truth = (long)(value * factor);
-                return new Problem($"Convert {value} {from} to {to}.", $"{Num(truth)} {to}", rr => $"{Num(rr.Next(2) == 0 ? truth / 10 : truth * 10)} {to}", $"1 {from} = {Num((long)factor)} {to}, so {value} {from} = {Num(truth)} {to}");
+                var (from, to, zeros) = Units[r.Next(Units.Length)];
+                int value = r.Next(2, 100);
+                string factor = "1" + new string('0', zeros);
+                string truth = $"{value}{new string('0', zeros)} {to}";
+                return new Problem($"Convert {value} {from} to {to}.", truth, rr => $"{value}{new string('0', Math.Max(0, zeros + (rr.Next(2) == 0 ? -1 : 1)))} {to}", $"1 {from} = {factor} {to}, so {value} {from} = {truth}");
             }
         }
+    }
+
+    private static int WrongSum(int truth, Random r) => r.Next(3) switch
+    {
+        0 => truth + ((r.Next(2) == 0 ? 1 : -1) * r.Next(1, 3)),   // an ones-digit slip
+        1 => truth + (r.Next(2) == 0 ? 10 : -10),                  // a dropped or doubled carry
+        _ => truth + ((r.Next(2) == 0 ? 1 : -1) * r.Next(3, 20)),
+    };
+
+    private static string Letters(Random r)
+    {
+        var chars = new char[r.Next(3, 6)];
+        for (int i = 0; i < chars.Length; i++)
+        {
+            chars[i] = (char)('a' + r.Next(26));
+        }
+
+        return new string(chars);
+    }
+
+    private static string Spaced(string s) => string.Join(' ', s.ToCharArray());
+
+    private static string MisCapitalise(string w, Random r)
+    {
+        var chars = w.ToUpperInvariant().ToCharArray();
+        int i = r.Next(chars.Length);
+        chars[i] = r.Next(2) == 0 ? char.ToLowerInvariant(chars[i]) : (char)('A' + ((chars[i] - 'A' + r.Next(1, 26)) % 26));
+        return new string(chars);
     }
 
     private static CurriculumItem Item(string id, JudgeTask task, Problem p, Random r)

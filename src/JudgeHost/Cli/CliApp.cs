@@ -31,6 +31,7 @@ public static class CliApp
         root.Subcommands.Add(BestOfNCommand.Build());
         root.Subcommands.Add(DpoCommand.Build());
         root.Subcommands.Add(TrainCommand.Build());
+        root.Subcommands.Add(ServeCommand.Build());
         root.Subcommands.Add(ModelCommands.BuildTools());
         return root;
     }

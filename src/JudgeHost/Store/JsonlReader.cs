@@ -74,7 +74,7 @@ public static class JsonlReader
         }
     }
 
-    private static string Describe(JsonException e)
+    internal static string Describe(JsonException e)
     {
         string message = e.Message;
         int cut = message.IndexOf(" Path:", StringComparison.Ordinal);

@@ -4,10 +4,12 @@ using static TorchSharp.torch;
 namespace Modalities.Molecule;
 
 /// <summary>
-/// Molecules for Mol-LLaMA-style checkpoints. The preprocessing (both encoder inputs) is complete and exposed through
-/// <see cref="IMediaPreprocessor"/> (<c>judgehost inspect molecule</c>), and the 2-D encoder (<see cref="MoleculeStmGin"/>)
-/// runs on its own through <see cref="MoleculeStmGinEncoderFactory"/>; the rest of the path to Llama embeddings (UniMol,
-/// blending module, Q-Former, projector) is not implemented yet (issue #8), so <see cref="Create"/> says so.
+/// Molecules for Mol-LLaMA checkpoints (family <c>mol_llama</c>, Flex-Mol-LLaMA): each molecule becomes
+/// <c>num_query_tokens</c> (8) embeddings of the Llama hidden size — MoleculeSTM GIN + UniMol, <c>ln_graph</c>, the
+/// blending module, the Q-Former and <c>llm_proj</c> (<see cref="MolLlamaEncoder"/>) — laid out as a 1-D run, which
+/// the host splices over the 8 <c>&lt;mol&gt;</c> tokens. Weights: the whole checkpoint (<c>encoder.*</c> and
+/// <c>llm_proj.*</c> under <c>MolLLaMA.state_dict()</c>'s names). The preprocessing (both encoder inputs) is also
+/// exposed through <see cref="IMediaPreprocessor"/> (<c>judgehost inspect molecule</c>).
 /// </summary>
 public sealed class MolLlamaMoleculeEncoderFactory(MoleculeFeaturizer featurizer) : IModalityEncoderFactory, IMediaPreprocessor
 {
@@ -15,11 +17,16 @@ public sealed class MolLlamaMoleculeEncoderFactory(MoleculeFeaturizer featurizer
 
     public IReadOnlyList<string> Families => ["mol_llama"];
 
-    public string WeightPrefix => "encoder.";
+    /// <summary>Everything: the encoder reads <c>encoder.*</c> and <c>llm_proj.*</c>, two prefixes.</summary>
+    public string WeightPrefix => "";
 
-    public IModalityEncoder Create(EncoderContext context) =>
-        throw new PluginLoadException(
-            "The molecule plugin reads molecules, builds both encoder inputs (see 'judgehost inspect molecule') and runs the MoleculeSTM GIN on its own (a 'moleculestm' checkpoint with 'judgehost inspect encode'), but the rest of Mol-LLaMA's encoder (UniMol, blending module, Q-Former, projector into Llama) is not implemented yet (issue #8). Molecules cannot be judged with this build.");
+    public IModalityEncoder Create(EncoderContext context)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        var config = MolLlamaEncoderConfig.From(context.Config);
+        var encoder = MolLlamaEncoder.Load(context.Weights, config, featurizer.Options.Dictionary, context.HiddenSize, context.Device);
+        return new MolLlamaMoleculeEncoder(featurizer, encoder, context.DType);
+    }
 
     /// <summary>
     /// Both views of one molecule, under the reference's names: <c>node_feat [N, 9]</c>, <c>edge_index [2, E]</c>,
@@ -46,4 +53,32 @@ public sealed class MolLlamaMoleculeEncoderFactory(MoleculeFeaturizer featurizer
             ["src_atomic_num"] = tensor(u.Symbols.Select(s => (long)ElementTable.AtomicNumber(s)).ToArray()),
         };
     }
+}
+
+/// <summary>Encodes one molecule (SMILES value or MOL/SDF path) into its <c>[Q, hidden]</c> query embeddings, sequence layout.</summary>
+public sealed class MolLlamaMoleculeEncoder(MoleculeFeaturizer featurizer, MolLlamaEncoder encoder, ScalarType dtype) : IModalityEncoder
+{
+    public MolLlamaEncoder Encoder { get; } = encoder;
+
+    public EncodedMedia Encode(MediaItem item, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(item);
+        cancellationToken.ThrowIfCancellationRequested();
+        var features = featurizer.Featurize(item);
+        if (features.Graph.AtomCount == 0)
+        {
+            throw new InvalidMediaException($"The {item.Describe()} has no atoms; Mol-LLaMA's encoders need at least one. Give a non-empty SMILES or drop the item from the request.");
+        }
+
+        var embeddings = Encoder.Encode(features);
+        if (embeddings.dtype != dtype)
+        {
+            using var float32 = embeddings;
+            embeddings = float32.to(dtype);
+        }
+
+        return new EncodedMedia(embeddings, new PositionLayout.Sequence((int)embeddings.shape[0]));
+    }
+
+    public void Dispose() => Encoder.Dispose();
 }

@@ -11,7 +11,7 @@ namespace Modalities.Molecule;
 /// <c>weight_prefix</c> names one). Each molecule becomes <c>1 + N</c> tokens: the mean-pooled graph vector, then one
 /// vector per atom (the reference's <c>graph_embed</c> without padding), before Mol-LLaMA's <c>ln_graph</c>.
 /// This is what <c>judgehost inspect encode --modality molecule --model DIR</c> runs; it does not feed a language
-/// model (Mol-LLaMA's path to Llama needs UniMol, the blending module, the Q-Former and the projector: issue #8).
+/// model: that is a <c>mol_llama</c> checkpoint (<see cref="MolLlamaMoleculeEncoderFactory"/>).
 /// </summary>
 public sealed class MoleculeStmGinEncoderFactory(MoleculeFeaturizer featurizer) : IModalityEncoderFactory
 {
@@ -30,7 +30,7 @@ public sealed class MoleculeStmGinEncoderFactory(MoleculeFeaturizer featurizer) 
         {
             throw new PluginLoadException(
                 $"The MoleculeSTM GIN returns {config.EmbDim}-wide tokens (emb_dim) but the checkpoint's hidden_size is {context.HiddenSize}. "
-                + "A 'moleculestm' checkpoint must set hidden_size = emb_dim; the GIN cannot feed a language model of another width without Mol-LLaMA's Q-Former and projector (issue #8).");
+                + "A 'moleculestm' checkpoint must set hidden_size = emb_dim; the GIN cannot feed a language model of another width on its own; a 'mol_llama' checkpoint (UniMol, blending module, Q-Former, projector) does that.");
         }
 
         string? prefix = null;

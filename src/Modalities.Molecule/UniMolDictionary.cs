@@ -42,6 +42,9 @@ public sealed class UniMolDictionary
 
     public int Count => Symbols.Count;
 
+    /// <summary><c>[PAD]</c> (unicore's <c>Dictionary.pad()</c>; index 0 in <c>mol.dict.txt</c>), or 0 when the file lists none.</summary>
+    public int Pad => _index.TryGetValue("[PAD]", out int pad) ? pad : 0;
+
     public int Bos => _index["[CLS]"];
 
     public int Eos => _index["[SEP]"];

@@ -51,4 +51,58 @@ public sealed class InspectEncodeMoleculeTests
         Assert.NotEqual(0, code);
         Assert.Contains("at character 2", error.ToString(), StringComparison.Ordinal);
     }
+
+    [Fact]
+    public async Task InspectEncode_MolLlamaCheckpointWithSmiles_WritesTheEightReferenceEmbeddings()
+    {
+        string model = Path.Combine(MoleculeFixtures.Root, "mol-llama-tiny");
+        string outPath = Path.Combine(Path.GetTempPath(), $"mol-llama-{Guid.NewGuid():N}.safetensors");
+        try
+        {
+            using var output = new StringWriter();
+            using var error = new StringWriter();
+            int code = await CliApp.InvokeAsync(
+                ["--plugins-dir", PluginsDir, "inspect", "encode", "--model", model, "--smiles", "Cl.CN1CCC[C@H]1c1cccnc1", "--out", outPath],
+                output, error);
+
+            Assert.True(code == 0, error.ToString());
+            Assert.Contains("\"tokens\":8,\"hidden\":64,\"layout\":{\"kind\":\"sequence\",\"length\":8}", output.ToString(), StringComparison.Ordinal);
+            using var file = SafeTensorsFile.Open(outPath);
+            using var embeddings = file.Load("embeddings");
+            using var reference = SafeTensorsFile.Open(Path.Combine(model, "reference.safetensors"));
+            using var expected = reference.Load("projected");
+            using var row = expected[5];   // reference molecule 5 is this SMILES
+            Assert.True((embeddings - row).abs().max().item<float>() <= 1e-4);
+        }
+        finally
+        {
+            File.Delete(outPath);
+        }
+    }
+
+    [Theory]
+    [InlineData("C1CC", "at character 2")]      // unclosed ring: the typed SMILES error with its position
+    [InlineData("C[C]=(C", "Invalid SMILES")]   // syntax error
+    public async Task InspectEncode_MolLlamaInvalidSmiles_IsTypedUserError(string smiles, string expected)
+    {
+        using var error = new StringWriter();
+        int code = await CliApp.InvokeAsync(
+            ["--plugins-dir", PluginsDir, "inspect", "encode", "--model", Path.Combine(MoleculeFixtures.Root, "mol-llama-tiny"), "--smiles", smiles],
+            new StringWriter(), error);
+
+        Assert.Equal(2, code);
+        Assert.Contains(expected, error.ToString(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task InspectEncode_SmilesWithAnotherModality_IsRefused()
+    {
+        using var error = new StringWriter();
+        int code = await CliApp.InvokeAsync(
+            ["--plugins-dir", PluginsDir, "inspect", "encode", "--modality", "image", "--smiles", "CCO", "--hidden", "8"],
+            new StringWriter(), error);
+
+        Assert.Equal(2, code);
+        Assert.Contains("--smiles", error.ToString(), StringComparison.Ordinal);
+    }
 }

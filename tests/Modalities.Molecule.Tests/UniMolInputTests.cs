@@ -97,13 +97,4 @@ public sealed class UniMolInputTests
             }
         }
     }
-
-    [Fact]
-    public void Create_EncoderNotImplemented_SaysSoWithTypedError()
-    {
-        var factory = new MolLlamaMoleculeEncoderFactory(new MoleculeFeaturizer(new MoleculeOptions()));
-
-        var e = Assert.Throws<PluginLoadException>(() => factory.Create(null!));
-        Assert.Contains("issue #8", e.Message, StringComparison.Ordinal);
-    }
 }

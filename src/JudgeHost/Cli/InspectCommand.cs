@@ -13,7 +13,8 @@ namespace JudgeHost.Cli;
 /// <summary><c>judgehost inspect …</c>: commands that show what the host and its plugins compute.</summary>
 public static class InspectCommand
 {
-    private static readonly Option<string> Modality = new("--modality") { Description = "Modality name, e.g. image.", Required = true };
+    private static readonly Option<string?> Modality = new("--modality") { Description = "Modality name, e.g. image (required unless --smiles is given)." };
+    private static readonly Option<string?> EncodeSmiles = new("--smiles") { Description = "A molecule as SMILES: short for --modality molecule --value S." };
     private static readonly Option<string?> MediaPath = new("--path") { Description = "Media file." };
     private static readonly Option<string?> Value = new("--value") { Description = "Inline media value (e.g. a SMILES string or a CSV series)." };
     private static readonly Option<string[]> Attributes = new("--attr") { Description = "Per-item setting key=value (repeatable).", AllowMultipleArgumentsPerToken = false };
@@ -24,7 +25,7 @@ public static class InspectCommand
     public static Command Build()
     {
         var encode = new Command("encode", "Run a modality plugin's encoder on one item and print the embedding shape and position layout.");
-        foreach (var o in new Option[] { Modality, MediaPath, Value, Attributes, Model, Hidden, Out })
+        foreach (var o in new Option[] { Modality, MediaPath, Value, EncodeSmiles, Attributes, Model, Hidden, Out })
         {
             encode.Options.Add(o);
         }
@@ -207,12 +208,28 @@ public static class InspectCommand
     {
         string? path = parse.GetValue(MediaPath);
         string? value = parse.GetValue(Value);
+        string? modality = parse.GetValue(Modality);
+        if (parse.GetValue(EncodeSmiles) is { } smiles)
+        {
+            if (path is not null || value is not null || modality is not (null or "molecule"))
+            {
+                throw new JudgeHostException("--smiles is the molecule itself; give it without --path, --value or another --modality.");
+            }
+
+            return ToItem(parse, "molecule", null, smiles);
+        }
+
+        if (modality is null)
+        {
+            throw new JudgeHostException("Give --modality M with --path or --value (or --smiles S for a molecule).");
+        }
+
         if ((path is null) == (value is null))
         {
             throw new JudgeHostException("Give exactly one of --path and --value.");
         }
 
-        return ToItem(parse, parse.GetValue(Modality)!, path, value);
+        return ToItem(parse, modality, path, value);
     }
 
     private static MediaItem ToItem(ParseResult parse, string modality, string? path, string? value = null)

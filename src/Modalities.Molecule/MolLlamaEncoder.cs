@@ -175,7 +175,8 @@ public sealed class MolLlamaEncoder : IDisposable
     {
         ArgumentNullException.ThrowIfNull(molecule);
         using var output = Forward([molecule]);
-        return output.Projected[0].clone();
+        using var row = output.Projected[0];                                                     // [Q, hidden], a view
+        return row.clone();
     }
 
     /// <summary><c>graph_forward</c> + <c>llm_proj</c> on a batch, every stage returned.</summary>

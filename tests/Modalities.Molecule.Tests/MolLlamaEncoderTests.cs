@@ -76,12 +76,16 @@ public sealed class MolLlamaEncoderTests(ITestOutputHelper output)
         using var reference = SafeTensorsFile.Open(Path.Combine(Dir, "reference.safetensors"));
         using var projected = reference.Load("projected");
         double worst = 0;
+        long live = TorchSharp.DisposeScopeManager.Statistics.ThreadTotalLiveCount;
         for (int b = 0; b < Molecules.Value.Length; b++)
         {
             using var embeddings = encoder.Encode(Molecules.Value[b]);
             Assert.Equal([8, 64], embeddings.shape);
-            worst = Math.Max(worst, MaxDiff(embeddings, projected[b]));
+            using var row = projected[b];
+            worst = Math.Max(worst, MaxDiff(embeddings, row));
         }
+
+        Assert.Equal(live, TorchSharp.DisposeScopeManager.Statistics.ThreadTotalLiveCount);   // nothing left behind
 
         output.WriteLine($"one molecule at a time: max |C# - reference| = {worst:E2}");
         Assert.True(worst <= Tolerance, $"{worst:E2}");
@@ -160,8 +164,8 @@ public sealed class MolLlamaEncoderTests(ITestOutputHelper output)
 
     private static double MaxDiff(Tensor a, Tensor b)
     {
-        using var d = (a - b).abs().max();
-        return d.item<float>();
+        using var scope = NewDisposeScope();
+        return (a - b).abs().max().item<float>();
     }
 
     /// <summary>A checkpoint with some tensors hidden (a released Mol-LLaMA checkpoint lacks the graph encoders).</summary>

@@ -26,7 +26,7 @@ public sealed class ChatTemplate
     private ChatTemplate(ChatTemplateFormat format, string? bosToken)
     {
         Format = format;
-        BosToken = bosToken ?? (format is ChatTemplateFormat.Llama3 or ChatTemplateFormat.Llama31 ? LlamaBos : null);
+        BosToken = bosToken ?? (format is ChatTemplateFormat.Llama3 or ChatTemplateFormat.Llama31 or ChatTemplateFormat.MolLlama3 ? LlamaBos : null);
     }
 
     public ChatTemplateFormat Format { get; }
@@ -70,7 +70,7 @@ public sealed class ChatTemplate
         }
 
         string? modelType = null;
-        if (template is null && File.Exists(Path.Combine(modelDirectory, "config.json")))
+        if (File.Exists(Path.Combine(modelDirectory, "config.json")))
         {
             var config = ModelConfigFile.Read(modelDirectory);
             modelType = config.TryGetProperty("model_type", out var t) && t.ValueKind == JsonValueKind.String ? t.GetString() : null;
@@ -88,6 +88,12 @@ public sealed class ChatTemplate
 
     private static ChatTemplate Create(string? template, string? bos, string? modelType, string source)
     {
+        // Mol-LLaMA builds its Llama-3 prompts by hand and never applies the tokenizer's chat_template.
+        if (modelType == MolLlamaConfig.ModelType)
+        {
+            return new ChatTemplate(ChatTemplateFormat.MolLlama3, LlamaBos);
+        }
+
         if (template is not null)
         {
             return Detect(template) is { } format
@@ -154,6 +160,9 @@ public sealed class ChatTemplate
             case ChatTemplateFormat.Llama31:
                 RenderLlama31(text, messages, dateString ?? Llama31DefaultDate);
                 break;
+            case ChatTemplateFormat.MolLlama3:
+                RenderMolLlama3(text, messages);
+                return text.ToString();
         }
 
         if (addGenerationPrompt)
@@ -243,6 +252,29 @@ public sealed class ChatTemplate
         for (int i = hasSystem ? 1 : 0; i < messages.Count; i++)
         {
             text.Append(LlamaTurn(messages[i].Role, Strip(messages[i].Content, PythonWhitespace)));
+        }
+    }
+
+    // data_provider/tokenization_utils.py tokenize_messages_llama3: the reference's text, segment by segment. The
+    // assistant header belongs to the user turn there, so it is written after every user turn whatever
+    // addGenerationPrompt says; an assistant turn is its content and <|eot_id|>.
+    private void RenderMolLlama3(StringBuilder text, IReadOnlyList<ChatMessage> messages)
+    {
+        foreach (var message in messages)
+        {
+            switch (message.Role)
+            {
+                case "system":
+                    text.Append(BosToken).Append("<|start_header_id|>system<|end_header_id|>\n\n").Append(message.Content).Append("<|eot_id|>");
+                    break;
+                case "user":
+                    text.Append("<|start_header_id|>user<|end_header_id|>\n\n").Append(message.Content).Append("<|eot_id|>")
+                        .Append("<|start_header_id|>assistant<|end_header_id|>\n\n");
+                    break;
+                default:
+                    text.Append(message.Content).Append("<|eot_id|>");
+                    break;
+            }
         }
     }
 

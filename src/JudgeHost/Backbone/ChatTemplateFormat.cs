@@ -17,4 +17,11 @@ public enum ChatTemplateFormat
 
     /// <summary>Header blocks with the "Cutting Knowledge Date" system block (Llama 3.1 Instruct).</summary>
     Llama31,
+
+    /// <summary>
+    /// Mol-LLaMA's hand-built Llama-3 turns (<c>tokenize_messages_llama3</c>), which the reference uses instead of the
+    /// checkpoint's chat_template: BOS only with a system turn, content kept as is (no trim, no date block), and every
+    /// user turn followed by the assistant header.
+    /// </summary>
+    MolLlama3,
 }

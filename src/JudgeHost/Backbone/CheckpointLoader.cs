@@ -8,19 +8,29 @@ namespace JudgeHost.Backbone;
 /// <summary>What a load did: the model, bytes read and time taken.</summary>
 public sealed record LoadReport(long Bytes, TimeSpan Elapsed, int Tensors)
 {
+    /// <summary>Things the load did that the user should know (e.g. vocabulary rows no file holds, filled).</summary>
+    public IReadOnlyList<string> Notes { get; init; } = [];
+
     public double GigabytesPerSecond => Bytes / 1e9 / Math.Max(Elapsed.TotalSeconds, 1e-9);
 }
 
 /// <summary>
 /// Loads a Qwen2 / Llama checkpoint strictly: every model parameter must be in the files with its exact shape,
 /// and every tensor in the files must belong to the model (the one tolerated extra is <c>lm_head.weight</c> in a
-/// tied checkpoint, which transformers also ignores). All problems are reported together, by name.
+/// tied checkpoint, which transformers also ignores). All problems are reported together, by name. Mol-LLaMA
+/// checkpoints (peft-wrapped Llama with LoRA) go through <see cref="MolLlamaLoader"/>.
 /// </summary>
 public static class CheckpointLoader
 {
     public static (CausalLM Model, LoadReport Report) Load(string directory, ScalarType dtype, Device device)
     {
         var config = DecoderConfig.Load(directory);
+        if (config.ModelType == MolLlamaConfig.ModelType)
+        {
+            var (molModel, molReport, _) = MolLlamaLoader.Load(directory, dtype, device);
+            return (molModel, molReport);
+        }
+
         using var files = CheckpointFiles.Open(directory);
         var model = new CausalLM(config, dtype);
         try

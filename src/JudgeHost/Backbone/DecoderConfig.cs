@@ -103,9 +103,9 @@ public sealed record DecoderConfig
     public bool QkvBias => ModelType is "qwen2" or "qwen2_vl" or "qwen2_5_vl" or "qwen2_5_omni" || AttentionBias;
 
     /// <summary>o_proj carries a bias only for Llama with <c>attention_bias</c>.</summary>
-    public bool OutputBias => ModelType is "llama" && AttentionBias;
+    public bool OutputBias => (ModelType is "llama" or MolLlamaConfig.ModelType) && AttentionBias;
 
-    public static readonly string[] SupportedModelTypes = ["qwen2", "llama", "qwen2_vl", "qwen2_5_vl", "qwen2_5_omni"];
+    public static readonly string[] SupportedModelTypes = ["qwen2", "llama", "qwen2_vl", "qwen2_5_vl", "qwen2_5_omni", MolLlamaConfig.ModelType];
 
     /// <summary>
     /// Prefix of the decoder's tensors in the checkpoint: <c>thinker.</c> for Qwen2.5-Omni (<c>thinker.model.*</c>,
@@ -119,6 +119,7 @@ public sealed record DecoderConfig
         "qwen2_vl" or "qwen2_5_vl" => ["visual.", "model.visual."],
         // The talker and token2wav (speech output) are not run; the thinker's towers belong to plugins.
         "qwen2_5_omni" => ["thinker.audio_tower.", "thinker.visual.", "talker.", "token2wav."],
+        MolLlamaConfig.ModelType => MolLlamaConfig.PluginPrefixes,
         _ => [],
     };
 
@@ -159,6 +160,12 @@ public sealed record DecoderConfig
         if (type == "qwen2_5_omni")
         {
             return LoadOmni(root, directory);
+        }
+
+        // Mol-LLaMA: the Llama lives in text_config (or llm_config.llm_model), the weights under peft's prefix.
+        if (type == MolLlamaConfig.ModelType)
+        {
+            return MolLlamaConfig.Load(directory).Decoder;
         }
 
         // Newer transformers nest the language model's keys in text_config; older ones keep them at the top.

@@ -7,9 +7,18 @@ namespace JudgeHost.Backbone;
 /// <summary>How a model family frames one media item in its prompt text (e.g. Qwen2.5-VL: vision start/end tokens).</summary>
 /// <param name="Before">Text placed before the embeddings (e.g. <c>&lt;|vision_start|&gt;</c>).</param>
 /// <param name="After">Text placed after them (e.g. <c>&lt;|vision_end|&gt;</c>).</param>
-public sealed record MediaFraming(string Before, string After)
+/// <param name="Placeholder">
+/// The token the family's reference writes once per embedding row and then overwrites (Mol-LLaMA's <c>&lt;mol&gt;</c>);
+/// null when there is none. Where the embeddings go the spliced sequence is identical to the reference's; the same
+/// token anywhere else in the text (a candidate that writes "&lt;mol&gt;") would be overwritten by the reference out of
+/// order, so it is refused.
+/// </param>
+public sealed record MediaFraming(string Before, string After, string? Placeholder = null)
 {
     public static MediaFraming Qwen2VL { get; } = new("<|vision_start|>", "<|vision_end|>");
+
+    /// <summary>Mol-LLaMA: a molecule is its run of query embeddings in place of as many <c>&lt;mol&gt;</c> tokens, nothing around it.</summary>
+    public static MediaFraming MolLlama { get; } = new("", "", MolLlamaConfig.MolToken);
 }
 
 /// <summary>
@@ -27,6 +36,9 @@ public static partial class MediaSplicer
         var used = new HashSet<int>();
         int last = 0;
         string pending = "";
+        int? placeholder = framing.Placeholder is { } p
+            ? tokenizer.TokenToId(p) ?? throw new JudgeHostException($"The tokenizer has no '{p}' token, which this model family writes where media go. Use the checkpoint's own tokenizer files.")
+            : null;
         void AddText(string piece)
         {
             if (piece.Length == 0)
@@ -35,6 +47,12 @@ public static partial class MediaSplicer
             }
 
             var ids = tokenizer.Encode(piece);
+            if (placeholder is { } pid && ids.Contains(pid))
+            {
+                throw new JudgeHostException(
+                    $"The prompt text contains '{framing.Placeholder}' outside the media placeholders (e.g. in a candidate or the criteria); the model would read it as a media slot. Remove or rephrase it.");
+            }
+
             if (ids.Count > 0)
             {
                 segments.Add(new SequenceSegment.Tokens(ids));

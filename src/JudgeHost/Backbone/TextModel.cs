@@ -44,7 +44,10 @@ public sealed class TextModel : IDisposable
         {
             HfTokenizer? tokenizer = File.Exists(Path.Combine(directory, "tokenizer.json")) ? HfTokenizer.Load(directory) : null;
             ChatTemplate? template = tokenizer is null ? null : TryTemplate(tokenizer, model.Config.ModelType);
-            int[] eos = GenerationConfigFile.EosIds(directory, model.Config);
+            // Mol-LLaMA stops on the tokenizer's eos and <|eot_id|> (its generate passes them, not generation_config's).
+            int[] eos = model.Config.ModelType == MolLlamaConfig.ModelType && tokenizer is not null
+                ? MolLlamaConfig.Terminators(tokenizer)
+                : GenerationConfigFile.EosIds(directory, model.Config);
             return new TextModel(directory, model, report, tokenizer, template, eos);
         }
         catch

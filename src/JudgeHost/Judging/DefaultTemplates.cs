@@ -94,6 +94,56 @@ public static class DefaultTemplates
         Answer = "score",
     };
 
+    /// <summary>
+    /// Flex-Mol-LLaMA's PAMPA judge (flex-judge <c>example/pampa/prompts.py</c>, JUDGE_PROTOCOL §6.4): one reasoning
+    /// scored 1.0–10.0 in first decimal against eight permeability sub-dimensions, the candidate cut before its final
+    /// answer, no <c>&lt;think&gt;</c> prefill. The system prompt is the reference's word for word (two leading newlines,
+    /// "FISRT" as written); with the instruction "Predict the permeability … high or low-to-moderate.\nMolecule
+    /// &lt;mol&gt;." the user text is too.
+    /// </summary>
+    public static JudgeTemplate MolPampa { get; } = new()
+    {
+        System = "\n\n" + Preamble.Replace("for both assistants", "for an AI assistant", StringComparison.Ordinal)
+            + "Now the user asks you to judge the prediction of an AI assistant, by analyzing the given molecule. Score this prediction on a scale from 1.0 to 10.0 "
+            + "(1 if prediction is inaccurate, 10 if prediction is accurate, and 5 if uncertain given the molecular analysis) in FISRT DECIMAL. "
+            + "Consider the following sub-dimensions when analyzing the molecule:\n"
+            + "1) Lipophilicity: Higher lipophilicity generally correlates with increased permeability, up to a certain threshold.\n"
+            + "2) Molecular Size and Weight: Smaller molecules tend to have higher permeability.\n"
+            + "3) Polarity: Low polar surface area and low hydrogen bond donors/acceptors are associated with higher permeability.\n"
+            + "4) Charge: Neutral molecules typically have better permeability compared to charged species, which are less likely to diffuse through the hydrophobic lipid bilayer.\n"
+            + "5) Rigidity: A high degree of rigidity often permeate membranes more easily.\n"
+            + "6) Aromaticity: The presence of aromatic rings can influence lipophilicity and molecular interactions with the lipid bilayer, thereby affecting permeability.\n"
+            + "7) Hydration Energy: Lower hydration energy generally improves membrane permeation.\n"
+            + "8) Membrane Affinity: Compounds with a balanced affinity for both the aqueous phase and the lipid bilayer tend to exhibit better PAMPA permeability.\n"
+            + "Avoid length, style or other bias. After thinking, when you finally reach a conclusion, clearly provide your evaluation scores within <answer> </answer> tags, "
+            + "i.e., for example, <answer>3.8</answer>.",
+        Prefix = "\n\n{media}[Question]\n\n{question}\n\n",
+        Candidate = "[Assistant's Answer]\n{answer}",
+        Answer = "score",
+        Scale = new ScoreScale(1, 10),
+        TruncateAtFinalAnswer = true,
+        AssistantPrefix = "",
+    };
+
+    /// <summary>
+    /// Flex-Mol-LLaMA's DPO pairwise judge (flex-judge <c>example/data_provider/prompts.py</c>, <c>judge.py</c>): two
+    /// answers to a Mol-LLaMA question (the molecule inside it as &lt;mol&gt;) scored 1.0–10.0, a winner required, and
+    /// the answer prefilled with <c>&lt;think&gt;</c> as the reference's <c>JudgeCollater</c> does (<c>think=True</c>).
+    /// System and user text are the reference's word for word ("assitants" as written).
+    /// </summary>
+    public static JudgeTemplate MolPairwise { get; } = new()
+    {
+        System = "\n\n" + Preamble
+            + "Now the user asks you to judge the performance of two AI assistants in response to the question. Score assistants on a scale from 1.0 to 10.0 (higher=better). "
+            + "Criteria includes helpfulness, relevance, accuracy, and level of detail. After thinking, when you finally reach a conclusion, clearly provide your evaluation scores "
+            + "within <answer> </answer> tags, i.e., for example,<answer>3</answer><answer>8</answer>. You MUST score both assitants and judge one of them as the WINNER WITH A HIGHER SCORE.",
+        Prefix = "\n\n{media}[Question]\n\n{question}\n\n",
+        Candidate = "[Assistant {i}'s Answer]\n{answer}",
+        Answer = "pair_scores",
+        Scale = new ScoreScale(1, 10),
+        AssistantPrefix = "<think>",
+    };
+
     /// <summary>Built-in templates by name (a request's <c>template</c> field, or a file of that name in --template-dir).</summary>
     public static IReadOnlyDictionary<string, JudgeTemplate> Named { get; } = new Dictionary<string, JudgeTemplate>(StringComparer.Ordinal)
     {
@@ -103,6 +153,8 @@ public static class DefaultTemplates
         ["pairwise_brackets"] = PairwiseBrackets,
         ["ranking"] = Ranking,
         ["binary"] = Binary,
+        ["mol_pampa"] = MolPampa,
+        ["mol_pairwise"] = MolPairwise,
     };
 
     public static JudgeTemplate For(JudgeTask task) => task switch

@@ -82,23 +82,26 @@ public sealed class JudgeService(IJudgeBackend backend, JudgeOptions options)
         }
 
         var template = TemplateFor(request.Template ?? TaskName(request.Task), request.Id);
-        var scale = request.Scale ?? new ScoreScale(1, request.Task == JudgeTask.Pointwise ? 5 : 10);
+        var scale = request.Scale ?? template.Scale ?? new ScoreScale(1, request.Task == JudgeTask.Pointwise ? 5 : 10);
         if (!(scale.Min < scale.Max))
         {
             throw new JudgeHostException($"Request '{request.Id}': scale min {scale.Min} must be below max {scale.Max}.");
         }
 
         var format = FormatFor(template, request.Task, scale, n);
-        string media = string.Concat(request.Media.Select((_, i) => JudgeHost.Backbone.MediaSplicer.MarkerFor(i) + "\n\n"));
-        var values = new PromptValues(media, request.Instruction, request.EffectiveCriteria,
+        // Molecules written into the question as <mol> stay there (Mol-LLaMA prompts); the rest go to {media}.
+        var (instruction, media) = MediaPlacement.Place(request.Instruction, request.Media.Select(m => m.Modality).ToArray(), $"Request '{request.Id}'", "\n\n");
+        var values = new PromptValues(media, instruction, request.EffectiveCriteria,
             scale.Min.ToString(CultureInfo.InvariantCulture), scale.Max.ToString(CultureInfo.InvariantCulture), request.Aspect, request.Reference);
         var items = request.Media.Select(m => new MediaItem(m.Modality, m.Path, m.Value, m.Attributes ?? new Dictionary<string, string>())).ToArray();
         var orders = request.Task == JudgeTask.Pairwise && options.BothOrders
             ? new[] { ("AB", request.Candidates), ("BA", (IReadOnlyList<string>)[request.Candidates[1], request.Candidates[0]]) }
             : [("AB", request.Candidates)];
-        string prefill = options.PrefillThink ? "<think>\n" : "";
-        foreach (var (order, candidates) in orders)
+        string prefill = template.AssistantPrefix ?? (options.PrefillThink ? "<think>\n" : "");
+        foreach (var (order, given) in orders)
         {
+            // The PAMPA judge scores the reasoning only: each candidate is cut before its final answer.
+            var candidates = template.TruncateAtFinalAnswer ? given.Select(FinalAnswer.Truncate).ToArray() : given;
             var rendered = template.Render(values, candidates);
             var prompt = new JudgePrompt(rendered.System, rendered.User, prefill, items, rendered.UserPrefix.Length);
             for (int k = 0; k < options.Samples; k++)

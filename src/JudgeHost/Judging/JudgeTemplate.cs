@@ -41,6 +41,21 @@ public sealed record JudgeTemplate
     [JsonPropertyName("answer")]
     public string Answer { get; init; } = "scores";
 
+    /// <summary>The scale used when a request gives none (e.g. 1.0–10.0 for the molecule judges); null: the task's default.</summary>
+    [JsonPropertyName("scale")]
+    public ScoreScale? Scale { get; init; }
+
+    /// <summary>
+    /// Text the judge's answer starts with (e.g. <c>&lt;think&gt;</c>, or "" for none); when set it overrides
+    /// <c>--prefill-think</c>, because the judge was run with exactly this prefill.
+    /// </summary>
+    [JsonPropertyName("assistant_prefix")]
+    public string? AssistantPrefix { get; init; }
+
+    /// <summary>Cut each candidate before its final answer (<see cref="FinalAnswer.Truncate"/>), so only the reasoning is judged.</summary>
+    [JsonPropertyName("truncate_at_final_answer")]
+    public bool TruncateAtFinalAnswer { get; init; }
+
     /// <summary>Reads a user template file (JSON with the property names above).</summary>
     public static JudgeTemplate Load(string path)
     {

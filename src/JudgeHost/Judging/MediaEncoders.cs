@@ -9,7 +9,7 @@ namespace JudgeHost.Judging;
 /// <summary>
 /// The modality encoders of one loaded model: resolves each item's plugin for the checkpoint family, creates its
 /// encoder once (weights read through a prefix-scoped weight source over the checkpoint), and says how the family
-/// frames media in text (Qwen2-VL vision tokens and M-RoPE, or plain 1-D runs).
+/// frames media in text (Qwen2-VL vision tokens and M-RoPE, Mol-LLaMA's &lt;mol&gt; runs, or plain 1-D runs).
 /// </summary>
 public sealed class MediaEncoders : IDisposable
 {
@@ -41,7 +41,9 @@ public sealed class MediaEncoders : IDisposable
         _files = CheckpointFiles.Open(modelDirectory);
         Family = decoder.ModelType;
         bool qwenVision = Family is "qwen2_vl" or "qwen2_5_vl";
-        Framing = qwenVision ? MediaFraming.Qwen2VL : new MediaFraming("", "");
+        Framing = qwenVision ? MediaFraming.Qwen2VL
+            : Family == MolLlamaConfig.ModelType ? MediaFraming.MolLlama
+            : new MediaFraming("", "");
         UsesMrope = decoder.RopeScaling?.MropeSection is { Length: 3 };
         TokensPerSecond = _config.TryGetProperty("vision_config", out var v) && v.TryGetProperty("tokens_per_second", out var tps) && tps.TryGetDouble(out double value)
             ? value

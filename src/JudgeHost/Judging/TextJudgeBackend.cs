@@ -140,7 +140,9 @@ public sealed class TextJudgeBackend(TextGenerator generator, HfTokenizer tokeni
             ? [new ChatMessage("user", prompt.User)]
             : [new ChatMessage("system", prompt.System), new ChatMessage("user", prompt.User)];
         string text = template.Render(chat, addGenerationPrompt: true) + prompt.AssistantPrefix;
-        if (encoded.Count == 0)
+        // A family with a placeholder token (Mol-LLaMA's <mol>) goes through the splicer even without media, which
+        // refuses the token where no media item put it.
+        if (encoded.Count == 0 && media?.Framing.Placeholder is null)
         {
             return SequenceInput.FromTokens([.. tokenizer.Encode(text, addSpecialTokens: false)]);
         }

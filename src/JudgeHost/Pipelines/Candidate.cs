@@ -23,13 +23,15 @@ public sealed record Candidate(
 /// <summary>
 /// What the judge sees of a candidate. The PAMPA recipe of the reference judges only the reasoning: everything from
 /// the final-answer marker on is cut (<c>truncate_at_final_answer</c>), so the judge scores how the answer was
-/// reached, not the label it names. Off by default.
+/// reached, not the label it names. Off by default. The default marker is the reference's exactly
+/// (<see cref="Judging.FinalAnswer.Truncate"/>: <c>[Ff]inal [Aa]nswer:</c>, the rest stripped); another marker is
+/// matched case-insensitively.
 /// </summary>
 public sealed record CandidateView(bool StripFinalAnswer = false, string FinalAnswerMarker = CandidateView.DefaultMarker)
 {
     public const string DefaultMarker = "Final answer:";
 
-    /// <summary>The text to judge: the candidate cut before the first marker (case-insensitive) when stripping, else unchanged.</summary>
+    /// <summary>The text to judge: the candidate cut before the first marker when stripping, else unchanged.</summary>
     public string JudgedText(string text)
     {
         if (!StripFinalAnswer || string.IsNullOrEmpty(FinalAnswerMarker))
@@ -37,7 +39,12 @@ public sealed record CandidateView(bool StripFinalAnswer = false, string FinalAn
             return text;
         }
 
+        if (FinalAnswerMarker == DefaultMarker)
+        {
+            return Judging.FinalAnswer.Truncate(text);
+        }
+
         int at = text.IndexOf(FinalAnswerMarker, StringComparison.OrdinalIgnoreCase);
-        return at < 0 ? text : text[..at].TrimEnd();
+        return at < 0 ? text : text[..at].Trim();
     }
 }

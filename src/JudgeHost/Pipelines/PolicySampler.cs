@@ -66,7 +66,8 @@ public sealed class PolicySampler(IJudgeBackend policy, PolicyOptions options) :
     public IReadOnlyList<Candidate> Sample(PromptItem item, CancellationToken ct)
     {
         options.Validate();
-        string user = string.Concat(item.Media.Select((_, i) => MediaSplicer.MarkerFor(i) + "\n")) + item.Question;
+        var (question, rest) = MediaPlacement.Place(item.Question, item.Media.Select(m => m.Modality).ToArray(), $"Prompt '{item.Id}'", "\n");
+        string user = rest + question;
         var media = item.Media.Select(m => new MediaItem(m.Modality, m.Path, m.Value, m.Attributes ?? new Dictionary<string, string>())).ToArray();
         var prompt = new JudgePrompt(item.PolicySystem ?? "", user, "", media, user.Length);
         var candidates = new Candidate?[options.Count];

@@ -14,8 +14,8 @@ namespace JudgeHost.Backbone;
 /// </summary>
 public sealed record LoraSettings
 {
-    /// <summary>The reference's targets (Mol-LLaMA's <c>target_modules</c>: every Llama projection).</summary>
-    public static IReadOnlyList<string> LlamaProjections { get; } = ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"];
+    /// <summary>peft's default targets for a Llama when <c>target_modules</c> is absent (TRANSFORMERS_MODELS_TO_LORA_TARGET_MODULES_MAPPING).</summary>
+    public static IReadOnlyList<string> PeftLlamaDefaultTargets { get; } = ["q_proj", "v_proj"];
 
     /// <summary><c>r</c>: the adapter rank.</summary>
     public required int R { get; init; }
@@ -24,7 +24,7 @@ public sealed record LoraSettings
     public required double Alpha { get; init; }
 
     /// <summary><c>target_modules</c> as a list (ignored when <see cref="TargetRegex"/> is set).</summary>
-    public IReadOnlyList<string> TargetModules { get; init; } = LlamaProjections;
+    public IReadOnlyList<string> TargetModules { get; init; } = [];
 
     /// <summary><c>target_modules</c> given as one string: a regular expression matched against the whole module path.</summary>
     public string? TargetRegex { get; init; }
@@ -150,7 +150,7 @@ public sealed record LoraSettings
             throw new CorruptCheckpointException($"The LoRA config in '{source}' has r = {r}; the rank must be positive.");
         }
 
-        IReadOnlyList<string> targets = LlamaProjections;
+        IReadOnlyList<string> targets = PeftLlamaDefaultTargets;
         string? targetRegex = null;
         if (root.TryGetProperty("target_modules", out var tm))
         {

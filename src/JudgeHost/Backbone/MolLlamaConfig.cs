@@ -8,7 +8,7 @@ namespace JudgeHost.Backbone;
 /// §6.3): <c>config.json</c> has <c>"model_type": "mol_llama"</c> and <c>llm_config</c> = <c>{llm_model,
 /// lora_config: {r, lora_alpha, lora_dropout}}</c>; the Llama-3.1 decoder lives in the weights under
 /// <c>llm.base_model.model.</c> (peft-wrapped, LoRA on the seven projections), with <c>[PAD]</c> and <c>&lt;mol&gt;</c>
-/// as two extra vocabulary rows. The reference gets the Llama architecture (and any base weight the file lacks) from
+/// as two extra vocabulary rows (key names: <see cref="MolLlamaCheckpointKeys"/>). The reference gets the Llama architecture (and any base weight the file lacks) from
 /// <c>llm_model</c>, a hub id; here it comes from <c>config.json</c>'s <c>text_config</c> (what <c>tools
 /// import-judge</c> writes) or else from <c>llm_model</c> as a local directory (absolute or relative to the checkpoint).
 /// LoRA settings: a peft <c>adapter_config.json</c> beside <c>config.json</c> when there is one, else
@@ -17,12 +17,6 @@ namespace JudgeHost.Backbone;
 public sealed record MolLlamaConfig
 {
     public const string ModelType = "mol_llama";
-
-    /// <summary>The decoder inside peft's wrappers: <c>llm.base_model.model.</c> + the transformers name.</summary>
-    public const string LlmPrefix = "llm.base_model.model.";
-
-    /// <summary>peft's adapter name (<c>get_peft_model</c> without one).</summary>
-    public const string AdapterName = "default";
 
     /// <summary>The molecule placeholder token (the last vocabulary row).</summary>
     public const string MolToken = "<mol>";
@@ -34,7 +28,7 @@ public sealed record MolLlamaConfig
     public const string EndOfTurnToken = "<|eot_id|>";
 
     /// <summary>Checkpoint prefixes that belong to the molecule plugin: the encoder and the projector.</summary>
-    public static IReadOnlyList<string> PluginPrefixes { get; } = ["encoder.", "llm_proj."];
+    public static IReadOnlyList<string> PluginPrefixes { get; } = [MolLlamaCheckpointKeys.EncoderPrefix, MolLlamaCheckpointKeys.ProjectorPrefix];
 
     public required string Directory { get; init; }
 
@@ -122,7 +116,7 @@ public sealed record MolLlamaConfig
                 throw new CorruptCheckpointException($"config.json in '{directory}' has llm_config.lora_config.r = {r}; the rank must be positive.");
             }
 
-            lora = new LoraSettings { R = r, Alpha = alpha, TargetModules = LoraSettings.LlamaProjections };
+            lora = new LoraSettings { R = r, Alpha = alpha, TargetModules = MolLlamaCheckpointKeys.LoraTargets };
             loraSource = $"config.json llm_config.lora_config in '{directory}' (reference defaults r 8, alpha 32 where absent)";
         }
 
@@ -166,7 +160,7 @@ public sealed record MolLlamaConfig
     {
         using (var files = CheckpointFiles.Open(directory))
         {
-            string embed = LlmPrefix + "model.embed_tokens.weight";
+            string embed = MolLlamaCheckpointKeys.Llm("model.embed_tokens.weight");
             if (files.Contains(embed))
             {
                 return (int)files.GetShape(embed)[0];

@@ -45,8 +45,8 @@ public static class MolLlamaLoader
 
     private static LoadReport Fill(CausalLM model, MolLlamaConfig config, CheckpointFiles files, CheckpointFiles? baseFiles)
     {
-        const string Llm = MolLlamaConfig.LlmPrefix;
-        var lora = LoraTensorIndex.Scan(files.Names, Llm, MolLlamaConfig.AdapterName);
+        const string Llm = MolLlamaCheckpointKeys.LlmPrefix;
+        var lora = LoraTensorIndex.Scan(files.Names, Llm, MolLlamaCheckpointKeys.AdapterName);
         var used = new HashSet<string>(StringComparer.Ordinal);
         var missing = new List<string>();
         var wrongShape = new List<string>();
@@ -62,7 +62,7 @@ public static class MolLlamaLoader
             bool target = module is not null && module.StartsWith("model.layers.", StringComparison.Ordinal) && config.Lora.IsTarget(module);
             if (target && pair is null)
             {
-                loraProblems.Add($"{Llm}{module}.lora_A/lora_B.{MolLlamaConfig.AdapterName}.weight (the LoRA config targets {module}, but its factors are missing)");
+                loraProblems.Add($"{Llm}{module}.lora_A/lora_B.{MolLlamaCheckpointKeys.AdapterName}.weight (the LoRA config targets {module}, but its factors are missing)");
             }
             else if (!target && pair is not null)
             {

@@ -123,6 +123,22 @@ public sealed class MolLlamaLoaderTests(Xunit.Abstractions.ITestOutputHelper out
         Assert.Equal(258, model.Config.VocabSize);
     }
 
+    [Fact]
+    public void TinyMolLlamaCheckpoint_LoadsAsATextModel_WithTheReferencesFormatAndTerminators()
+    {
+        using var dir = new TempDir();
+        MolLlamaTestModels.WriteMolLlama(dir.Path, seed: 5);
+
+        using var model = TextModel.Load(dir.Path, ScalarType.Float32, CPU);
+
+        var tokenizer = model.RequireTokenizer();
+        Assert.Equal(263, model.Model.Config.VocabSize);
+        Assert.Equal(262, tokenizer.TokenToId("<mol>"));
+        Assert.Equal(ChatTemplateFormat.MolLlama3, model.RequireTemplate().Format);
+        Assert.Equal([tokenizer.TokenToId("<|eot_id|>")!.Value], model.EosIds);     // eos is <|eot_id|> itself here
+        Assert.Empty(model.Report.Notes);
+    }
+
     [Theory]
     [InlineData("unexpected", "llm.base_model.model.model.layers.0.extra.weight")]                       // a stray decoder tensor
     [InlineData("unexpected", "vision.tower.weight")]                                                   // outside llm./encoder./llm_proj.

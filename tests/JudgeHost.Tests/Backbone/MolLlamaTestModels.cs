@@ -1,13 +1,11 @@
 using System.Text.Json.Nodes;
 using JudgeHost.Backbone;
-using static TorchSharp.torch;
 
 namespace JudgeHost.Tests.Backbone;
 
 /// <summary>
-/// Test inputs for the Mol-LLaMA language side: tokenizers with Mol-LLaMA's two added tokens and a tiny random
-/// Mol-LLaMA decoder (peft layout, LoRA on the seven projections, no encoder tensors), plus a tiny Llama "judge" that
-/// shares its vocabulary minus the two added rows (what <c>tools import-judge</c> combines).
+/// Test inputs for the Mol-LLaMA language side: tokenizers with Mol-LLaMA's two added tokens, a tiny Mol-LLaMA and a
+/// tiny Llama "judge" that shares its vocabulary minus the two added rows (what <c>tools import-judge</c> combines).
 /// </summary>
 public static class MolLlamaTestModels
 {
@@ -95,55 +93,21 @@ public static class MolLlamaTestModels
     }
 
     /// <summary>
-    /// A tiny Mol-LLaMA language model: a random Llama of vocabulary 263 (the judge's 261 + [PAD] + &lt;mol&gt;) in
-    /// MolLLaMA.state_dict() layout with random LoRA factors (r 2, alpha 4) on the seven projections, config.json with
-    /// the Llama as text_config, and the tiny tokenizer with the two added tokens.
+    /// A tiny Mol-LLaMA (<see cref="TinyMolLlamaCheckpoint"/>, the reference layout: encoder, projector, peft-wrapped
+    /// Llama with LoRA r 8 / alpha 32) whose base vocabulary is the tiny tokenizer's 261 tokens, plus [PAD] and &lt;mol&gt;.
     /// </summary>
     public static void WriteMolLlama(string dir, long seed)
     {
-        string llama = Path.Combine(dir, "_llama");
-        WriteTinyTokenizer(dir, molTokens: true);
-        TinyCheckpoint.WriteWithTokenizer(llama, "llama", Shape(263), dir, tied: false, seed);
-        var text = JsonNode.Parse(File.ReadAllText(Path.Combine(llama, "config.json")))!;
-        text["vocab_size"] = 261;                                     // the base Llama's, before resize_token_embeddings
-        var config = new JsonObject
+        string tok = Path.Combine(Path.GetTempPath(), "judgehost-tests", "tiny-tokenizer-" + Guid.NewGuid().ToString("N")[..8]);
+        try
         {
-            ["architectures"] = new JsonArray("MolLLaMA"),
-            ["model_type"] = MolLlamaConfig.ModelType,
-            ["llm_config"] = new JsonObject
-            {
-                ["llm_model"] = "meta-llama/Llama-3.1-8B-Instruct",
-                ["lora_config"] = new JsonObject { ["r"] = 2, ["lora_alpha"] = 4, ["lora_dropout"] = 0.1 },
-            },
-            ["qformer_config"] = new JsonObject { ["num_query_tokens"] = 8 },
-            ["text_config"] = text,
-        };
-        File.WriteAllText(Path.Combine(dir, "config.json"), config.ToJsonString(new System.Text.Json.JsonSerializerOptions { WriteIndented = true }));
-
-        using var scope = NewDisposeScope();
-        var g = manual_seed(seed + 1000);
-        var tensors = new List<KeyValuePair<string, Tensor>>();
-        using (var st = SafeTensorsFile.Open(Path.Combine(llama, "model.safetensors")))
-        {
-            foreach (var entry in st.Entries)
-            {
-                var t = st.Load(entry.Name);
-                string module = entry.Name.EndsWith(".weight", StringComparison.Ordinal) ? entry.Name[..^7] : entry.Name;
-                if (module.StartsWith("model.layers.", StringComparison.Ordinal) && LoraSettings.LlamaProjections.Any(p => module.EndsWith("." + p, StringComparison.Ordinal)))
-                {
-                    tensors.Add(new($"{MolLlamaConfig.LlmPrefix}{module}.base_layer.weight", t));
-                    tensors.Add(new($"{MolLlamaConfig.LlmPrefix}{module}.lora_A.default.weight", randn([2, t.shape[1]], generator: g) * 0.2));
-                    tensors.Add(new($"{MolLlamaConfig.LlmPrefix}{module}.lora_B.default.weight", randn([t.shape[0], 2], generator: g) * 0.1));
-                }
-                else
-                {
-                    tensors.Add(new(MolLlamaConfig.LlmPrefix + entry.Name, t));
-                }
-            }
+            WriteTinyTokenizer(tok, molTokens: false);
+            TinyMolLlamaCheckpoint.Write(dir, Shape(261), tokenizerDirectory: tok, seed: seed);
         }
-
-        SafeTensorsWriter.Write(Path.Combine(dir, "model.safetensors"), tensors, new Dictionary<string, string> { ["format"] = "pt" });
-        Directory.Delete(llama, recursive: true);
+        finally
+        {
+            Directory.Delete(tok, recursive: true);
+        }
     }
 
     private static JsonObject Added(int id, string content) => new()

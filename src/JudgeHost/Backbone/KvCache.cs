@@ -107,6 +107,47 @@ public sealed class KvCache : IDisposable
         return new KvCache(keys, values, valid.DetachFromDisposeScope(), kept);
     }
 
+    /// <summary>
+    /// One cache holding several prefixes side by side: part i contributes <c>Rows</c> copies of the first
+    /// <c>Kept</c> slots of its row 0, right-aligned to the longest kept length (the slots before a shorter prefix
+    /// are padding), so rows of different prompts continue in one batch.
+    /// </summary>
+    public static KvCache Stack(IReadOnlyList<(KvCache Cache, int Kept, int Rows)> parts, int extraCapacity)
+    {
+        ArgumentOutOfRangeException.ThrowIfZero(parts.Count);
+        int width = parts.Max(p => p.Kept);
+        int batch = parts.Sum(p => p.Rows);
+        int capacity = width + Math.Max(extraCapacity, 1);
+        var first = parts[0].Cache;
+        using var scope = NewDisposeScope();
+        Tensor Stacked(Func<KvCache, Tensor> pick)
+        {
+            var t0 = pick(first);
+            var target = zeros([batch, t0.shape[1], capacity, t0.shape[3]], t0.dtype, t0.device);
+            int row = 0;
+            foreach (var (cache, kept, rows) in parts)
+            {
+                var source = pick(cache).narrow(0, 0, 1).narrow(2, 0, kept);                        // [1, Hkv, kept, d]
+                target.narrow(0, row, rows).narrow(2, width - kept, kept).copy_(source.expand(rows, -1, -1, -1));
+                row += rows;
+            }
+
+            return target.DetachFromDisposeScope();
+        }
+
+        var keys = Enumerable.Range(0, first._keys.Length).Select(l => Stacked(c => c._keys[l])).ToArray();
+        var values = Enumerable.Range(0, first._values.Length).Select(l => Stacked(c => c._values[l])).ToArray();
+        var valid = zeros([batch, capacity], ScalarType.Bool, first._valid.device);
+        int at = 0;
+        foreach (var (cache, kept, rows) in parts)
+        {
+            valid.narrow(0, at, rows).narrow(1, width - kept, kept).copy_(cache._valid.narrow(0, 0, 1).narrow(1, 0, kept).expand(rows, -1));
+            at += rows;
+        }
+
+        return new KvCache(keys, values, valid.DetachFromDisposeScope(), width);
+    }
+
     public void Dispose()
     {
         foreach (var t in _keys.Concat(_values))

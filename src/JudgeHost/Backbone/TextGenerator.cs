@@ -141,6 +141,60 @@ public sealed class TextGenerator(CausalLM model)
         }
     }
 
+    /// <summary>One prefix and the rows that continue it, for <see cref="ContinueMany"/>.</summary>
+    /// <param name="Prefix">The prefilled prefix.</param>
+    /// <param name="Continuations">Token runs appended after it (non-empty), one row each.</param>
+    /// <param name="PrefixLength">Continue after only the first slots of the prefix (as in <see cref="Continue"/>); default all.</param>
+    public sealed record PrefixRows(PrefixState Prefix, IReadOnlyList<IReadOnlyList<int>> Continuations, int? PrefixLength = null);
+
+    /// <summary>
+    /// Continues several prefixes in one batch: the prefixes sit right-aligned side by side in one cache (padding
+    /// before the shorter ones), each forked into its rows; rows are returned group by group. Each row equals
+    /// generating its prefix + continuation alone.
+    /// </summary>
+    public IReadOnlyList<Generation> ContinueMany(IReadOnlyList<PrefixRows> groups, int maxNewTokens, SamplingOptions sampling, IReadOnlyCollection<int> eosIds, StopCheck? stop = null)
+    {
+        sampling.Validate();
+        if (groups.Count == 1)
+        {
+            return Continue(groups[0].Prefix, groups[0].Continuations, maxNewTokens, sampling, eosIds, stop, groups[0].PrefixLength);
+        }
+
+        if (groups.Any(g => g.Continuations.Count == 0 || g.Continuations.Any(c => c.Count == 0)))
+        {
+            throw new JudgeHostException("A continuation is empty; give at least one token after the prefix.");
+        }
+
+        var continuations = groups.SelectMany(g => g.Continuations).ToArray();
+        var starts = groups.SelectMany(g =>
+        {
+            int kept = g.PrefixLength ?? g.Prefix.Length;
+            long start = g.Prefix.NextPosition - (g.Prefix.Length - kept);
+            return g.Continuations.Select(_ => start);
+        }).ToArray();
+        using var cache = KvCache.Stack([.. groups.Select(g => (g.Prefix.Cache, g.PrefixLength ?? g.Prefix.Length, g.Continuations.Count))], continuations.Max(c => c.Count) + maxNewTokens);
+        var inputs = continuations.Select((c, b) => new SequenceInput(
+            [new SequenceSegment.Tokens(c)],
+            arange(starts[b], starts[b] + c.Count, dtype: ScalarType.Int64))).ToArray();
+        var clock = Stopwatch.StartNew();
+        Tensor last;
+        using (var scope = NewDisposeScope())
+        {
+            last = Prefill(cache, inputs, leftPad: true, lastOnly: true).MoveToOuterDisposeScope();   // [B, 1, V]
+            foreach (var input in inputs)
+            {
+                input.PositionIds!.Dispose();
+            }
+        }
+
+        double prefill = clock.Elapsed.TotalSeconds;
+        using (last)
+        {
+            var next = continuations.Select((c, b) => starts[b] + c.Count).ToArray();
+            return Decode(cache, last, next, groups.Max(g => g.Prefix.PositionRows), maxNewTokens, sampling, eosIds, stop, continuations.Sum(c => c.Count), prefill);
+        }
+    }
+
     /// <summary>Logits of every position of one sequence <c>[T, V]</c> in float32 on the CPU (for parity checks).</summary>
     public Tensor AllLogits(IReadOnlyList<int> ids) => AllLogits(SequenceInput.FromTokens(ids));
 

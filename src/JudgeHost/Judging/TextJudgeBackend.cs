@@ -29,41 +29,72 @@ public sealed class TextJudgeBackend(TextGenerator generator, HfTokenizer tokeni
     {
         var results = new GenerationOutput[prompts.Count];
         var sampling = new SamplingOptions(settings.Temperature, settings.TopP, 0, settings.Seed);
-
-        // Prompts that share system text, user prefix and media share a KV prefix: prefill it once, fork for the rest.
-        foreach (var group in Enumerable.Range(0, prompts.Count).GroupBy(i => GroupKey(prompts[i])))
+        var groups = new List<GroupPlan>();
+        var prefilled = new List<CachedPrefix>();
+        try
         {
-            cancellationToken.ThrowIfCancellationRequested();
-            int[] rows = [.. group];
-            var encoded = new List<EncodedMedia>();
-            try
+            // Prompts that share system text, user prefix and media share a KV prefix: prefill it once, fork it for
+            // the rest. Every group's rows then decode together in one batch (different prefixes side by side).
+            foreach (var group in Enumerable.Range(0, prompts.Count).GroupBy(i => GroupKey(prompts[i])))
             {
-                foreach (var item in prompts[rows[0]].Media)
+                cancellationToken.ThrowIfCancellationRequested();
+                int[] rows = [.. group];
+                var encoded = new List<EncodedMedia>();
+                try
                 {
-                    encoded.Add(media?.Encode(item, cancellationToken)
-                        ?? throw new InvalidMediaException($"{item.Describe()} cannot be judged by a text-only model. Use a multimodal checkpoint with its modality plugin, or remove the media."));
+                    foreach (var item in prompts[rows[0]].Media)
+                    {
+                        encoded.Add(media?.Encode(item, cancellationToken)
+                            ?? throw new InvalidMediaException($"{item.Describe()} cannot be judged by a text-only model. Use a multimodal checkpoint with its modality plugin, or remove the media."));
+                    }
+
+                    groups.Add(PlanGroup(group.Key, prompts, rows, encoded, prefilled));
+                }
+                catch (JudgeHostException e) when (e.IsUserError)
+                {
+                    foreach (int row in rows)
+                    {
+                        results[row] = new GenerationOutput("", 0, "error", 0, e.Message);
+                    }
+                }
+                finally
+                {
+                    foreach (var e in encoded)
+                    {
+                        e.Dispose();
+                    }
+                }
+            }
+
+            if (groups.Count > 0)
+            {
+                cancellationToken.ThrowIfCancellationRequested();
+                Decode(groups, settings, sampling, results);
+            }
+        }
+        finally
+        {
+            // Keep the last prefix prefilled by this call for later calls; free the others.
+            if (prefilled.Count > 0)
+            {
+                if (_cached is { } old && !prefilled.Contains(old))
+                {
+                    old.State.Dispose();
                 }
 
-                GenerateGroup(GroupKey(prompts[rows[0]]), prompts, rows, encoded, settings, sampling, results);
-            }
-            catch (JudgeHostException e) when (e.IsUserError)
-            {
-                foreach (int row in rows)
+                _cached = prefilled[^1];
+                foreach (var p in prefilled.Take(prefilled.Count - 1))
                 {
-                    results[row] = new GenerationOutput("", 0, "error", 0, e.Message);
-                }
-            }
-            finally
-            {
-                foreach (var e in encoded)
-                {
-                    e.Dispose();
+                    p.State.Dispose();
                 }
             }
         }
 
         return results;
     }
+
+    // A group's prefix (kept or newly prefilled) and the token runs its rows continue it with.
+    private sealed record GroupPlan(int[] Rows, CachedPrefix Prefix, int PrefixLength, IReadOnlyList<int>[] Continuations, int[] PromptTokens);
 
     // A media file's size and write time are part of the key, so a kept prefix never outlives a changed file.
     private static string GroupKey(JudgePrompt p) =>
@@ -75,34 +106,43 @@ public sealed class TextJudgeBackend(TextGenerator generator, HfTokenizer tokeni
         return info is { Exists: true } ? $"{info.Length}@{info.LastWriteTimeUtc.Ticks}" : "";
     }
 
-    private void GenerateGroup(string group, IReadOnlyList<JudgePrompt> prompts, int[] rows, List<EncodedMedia> encoded, GenerationSettings settings, SamplingOptions sampling, GenerationOutput[] results)
+    private GroupPlan PlanGroup(string group, IReadOnlyList<JudgePrompt> prompts, int[] rows, List<EncodedMedia> encoded, List<CachedPrefix> prefilled)
     {
         // Every row: the segments before the last media item are identical; only the final token run differs.
         var inputs = rows.Select(i => Sequence(prompts[i], encoded)).ToArray();
-        var finals = inputs.Select(s => ((SequenceSegment.Tokens)s.Segments[^1]).Ids.ToArray()).ToArray();
-        int head = inputs[0].Length - finals[0].Length;
-        int[] promptTokens = inputs.Select(s => s.Length).ToArray();
-        int common = CommonPrefix(finals);
-        var (prefix, shared) = ReusablePrefix(group, head, finals, common);
-        if (prefix is null)
+        try
         {
-            var prefixSegments = inputs[0].Segments.Take(inputs[0].Segments.Count - 1).Append(new SequenceSegment.Tokens(finals[0][..common])).ToArray();
-            using var prefixPositions = inputs[0].PositionIds?.narrow(-1, 0, head + common).clone();
-            _cached?.State.Dispose();
-            _cached = null;
-            prefix = new CachedPrefix(group, head, finals[0][..common], generator.Prefill(new SequenceInput(prefixSegments, prefixPositions), reserve: 0));
-            PrefixPrefills++;
-            _cached = prefix;
-            shared = common;
-        }
+            var finals = inputs.Select(s => ((SequenceSegment.Tokens)s.Segments[^1]).Ids.ToArray()).ToArray();
+            int head = inputs[0].Length - finals[0].Length;
+            int[] promptTokens = inputs.Select(s => s.Length).ToArray();
+            int common = CommonPrefix(finals);
+            var (prefix, shared) = ReusablePrefix(group, head, finals, common);
+            if (prefix is null)
+            {
+                var prefixSegments = inputs[0].Segments.Take(inputs[0].Segments.Count - 1).Append(new SequenceSegment.Tokens(finals[0][..common])).ToArray();
+                using var prefixPositions = inputs[0].PositionIds?.narrow(-1, 0, head + common).clone();
+                prefix = new CachedPrefix(group, head, finals[0][..common], generator.Prefill(new SequenceInput(prefixSegments, prefixPositions), reserve: 0));
+                PrefixPrefills++;
+                prefilled.Add(prefix);
+                shared = common;
+            }
 
-        foreach (var input in inputs)
+            return new GroupPlan(rows, prefix, head + shared, [.. finals.Select(f => (IReadOnlyList<int>)f[shared..])], promptTokens);
+        }
+        finally
         {
-            input.PositionIds?.Dispose();
+            foreach (var input in inputs)
+            {
+                input.PositionIds?.Dispose();
+            }
         }
+    }
 
-        var continuations = finals.Select(f => (IReadOnlyList<int>)f[shared..]).ToArray();
-        string?[] stopHit = new string?[rows.Length];
+    private void Decode(List<GroupPlan> groups, GenerationSettings settings, SamplingOptions sampling, GenerationOutput[] results)
+    {
+        int[] rowOf = [.. groups.SelectMany(g => g.Rows)];
+        int[] promptTokens = [.. groups.SelectMany(g => g.PromptTokens)];
+        string?[] stopHit = new string?[rowOf.Length];
         string? Stop(int row, IReadOnlyList<int> generated)
         {
             if (settings.StopStrings.Count == 0)
@@ -115,8 +155,9 @@ public sealed class TextJudgeBackend(TextGenerator generator, HfTokenizer tokeni
             return stopHit[row] is null ? null : "stop_string";
         }
 
-        var outputs = generator.Continue(prefix.State, continuations, settings.MaxNewTokens, sampling, eosIds, Stop, prefixLength: head + shared);
-        for (int k = 0; k < rows.Length; k++)
+        var outputs = generator.ContinueMany([.. groups.Select(g => new TextGenerator.PrefixRows(g.Prefix.State, g.Continuations, g.PrefixLength))],
+            settings.MaxNewTokens, sampling, eosIds, Stop);
+        for (int k = 0; k < rowOf.Length; k++)
         {
             var o = outputs[k];
             var ids = o.FinishReason == "stop" ? o.Tokens.Take(o.Tokens.Count - 1) : o.Tokens;   // drop the eos token itself
@@ -128,7 +169,7 @@ public sealed class TextJudgeBackend(TextGenerator generator, HfTokenizer tokeni
                 text = at >= 0 ? text[..(at + s.Length)] : text;
             }
 
-            results[rows[k]] = new GenerationOutput(text, o.Tokens.Count, stoppedBy, promptTokens[k]);
+            results[rowOf[k]] = new GenerationOutput(text, o.Tokens.Count, stoppedBy, promptTokens[k]);
         }
     }
 

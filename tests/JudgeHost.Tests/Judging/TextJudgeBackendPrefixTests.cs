@@ -64,4 +64,24 @@ public sealed class TextJudgeBackendPrefixTests : IDisposable
 
         Assert.Equal(3, backend.PrefixPrefills);
     }
+
+    [Fact]
+    public void Generate_DifferentPromptsInOneCall_DecodeTogether_AndEachAnswersAsAlone()
+    {
+        // A wider random checkpoint than the others here: its greedy continuations differ between prompts.
+        string path = _dir.Combine("wide");
+        TinyCheckpoint.WriteWithTokenizer(path, "qwen2", new TinyCheckpoint.Shape(), Path.Combine(RepoPaths.Fixtures, "tokenizers", "qwen3"), seed: 1);
+        using var model = TextModel.Load(path, ScalarType.Float32, CPU);
+        var settings = new GenerationSettings(10, 0f, 1f, 0, []);
+        string[] systems = ["You are a judge.", "You are a strict judge of arithmetic answers, and you explain yourself.", "Judge."];
+        var prompts = systems.SelectMany((system, i) => Round($"{i * 17}", $"{i + 3}").Select(p => p with { System = system })).ToArray();
+        var together = new TextJudgeBackend(model.Generator, model.RequireTokenizer(), model.RequireTemplate(), model.EosIds);
+
+        var batched = together.Generate(prompts, settings);
+        var alone = prompts.Chunk(2).SelectMany(pair => new TextJudgeBackend(model.Generator, model.RequireTokenizer(), model.RequireTemplate(), model.EosIds).Generate(pair, settings)).ToArray();
+
+        Assert.Equal(3, together.PrefixPrefills);                           // one prefix per system prompt, decoded as one batch of 6 rows
+        Assert.Equal(alone.Select(o => (o.Text, o.Tokens, o.StoppedBy, o.PromptTokens)), batched.Select(o => (o.Text, o.Tokens, o.StoppedBy, o.PromptTokens)));
+        Assert.True(alone.Select(o => o.Text).Distinct().Count() > 1, "the rows must differ for the comparison to mean anything");
+    }
 }

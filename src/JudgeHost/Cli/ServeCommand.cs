@@ -85,7 +85,8 @@ public static class ServeCommand
             await parse.InvocationConfiguration.Output.FlushAsync(ct);
             try
             {
-                await Task.Delay(System.Threading.Timeout.Infinite, ct);
+                // SIGTERM/Ctrl+C reach the web host's own lifetime (which starts the drain) or cancel ct, whichever hears them.
+                await server.WaitForShutdownAsync(ct);
             }
             catch (OperationCanceledException)
             {

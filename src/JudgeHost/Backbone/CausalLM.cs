@@ -349,17 +349,42 @@ public sealed class CausalLM : nn.Module
 
     /// <summary>
     /// The training pass: token ids <c>[B, S]</c> (right-padded; <paramref name="valid"/> marks real tokens) through
-    /// the whole decoder without a KV cache and outside inference mode, so autograd records it. Positions are
-    /// 0..S-1 (1-D RoPE). Returns logits <c>[B, S, V]</c>. Same graph as <see cref="Forward"/>.
+    /// the whole decoder without an inference cache and outside inference mode, so autograd records it. Positions are
+    /// 0..S-1 (1-D RoPE). Same graph as <see cref="Forward"/>. With <paramref name="sharedPrefix"/> = P &gt; 0 every
+    /// row must begin with the same P real tokens: they run once (one row), their keys and values are forked to the B
+    /// rows, and only the rest runs per row — the same numbers (and gradients) as the full pass, for a fraction of the
+    /// work when samples share a long system prompt. Returns logits <c>[B, S - P, V]</c> for positions P..S-1.
     /// </summary>
-    public Tensor TrainingForward(Tensor inputIds, Tensor valid)
+    public Tensor TrainingForward(Tensor inputIds, Tensor valid, int sharedPrefix = 0)
     {
         long b = inputIds.shape[0], s = inputIds.shape[1];
+        ArgumentOutOfRangeException.ThrowIfNegative(sharedPrefix);
+        ArgumentOutOfRangeException.ThrowIfGreaterThanOrEqual(sharedPrefix, (int)s);
         using var scope = NewDisposeScope();
-        var positions = arange(s, dtype: ScalarType.Int64, device: Device).unsqueeze(0).expand(b, s);
-        var (cos, sin) = _rotary.Compute(positions, DType);
-        var mask = AttentionMask(valid.to(Device), 0, (int)s);
-        var hidden = model.forward(Embed(inputIds), cos, sin, mask, null);
+        Tensor hidden;
+        if (sharedPrefix == 0)
+        {
+            var positions = arange(s, dtype: ScalarType.Int64, device: Device).unsqueeze(0).expand(b, s);
+            var (cos, sin) = _rotary.Compute(positions, DType);
+            var mask = AttentionMask(valid.to(Device), 0, (int)s);
+            hidden = model.forward(Embed(inputIds), cos, sin, mask, null);
+        }
+        else
+        {
+            int p = sharedPrefix, rest = (int)s - sharedPrefix;
+            using var prefix = NewCache(1, p);
+            prefix.Reserve(p, ones(1, p, ScalarType.Bool, Device));
+            var (pcos, psin) = _rotary.Compute(arange(p, dtype: ScalarType.Int64, device: Device).unsqueeze(0), DType);
+            model.forward(Embed(inputIds.narrow(0, 0, 1).narrow(1, 0, p)), pcos, psin, AttentionMask(prefix.ValidSlots(p), 0, p), prefix);
+            prefix.Commit(p);
+            using var cache = prefix.Select(Enumerable.Repeat(0L, (int)b).ToList(), rest);    // autograd flows through the copies
+            cache.Reserve(rest, valid.narrow(1, p, rest).to(Device));
+            var positions = arange(p, s, dtype: ScalarType.Int64, device: Device).unsqueeze(0).expand(b, rest);
+            var (cos, sin) = _rotary.Compute(positions, DType);
+            hidden = model.forward(Embed(inputIds.narrow(1, p, rest)), cos, sin, AttentionMask(cache.ValidSlots((int)s), p, rest), cache);
+            cache.Commit(rest);
+        }
+
         var logits = lm_head is not null ? lm_head.forward(hidden) : F.linear(hidden, model.EmbedWeight);
         return logits.MoveToOuterDisposeScope();
     }

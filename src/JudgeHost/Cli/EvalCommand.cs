@@ -17,25 +17,32 @@ public static class EvalCommand
 
     public static Command BuildEval()
     {
-        var eval = new Command("eval", "Metrics per task over judged JSONL (results of `judge` with labels): table on stdout, optional report with plots.");
+        var eval = new Command("eval", "Metrics per task over judged JSONL (results of `judge` with labels): table on stdout, optional report with plots. Over `best-of-n` output whose labels list the correct candidates: random-pick, first-candidate, judge's-choice and oracle accuracy.");
         eval.Options.Add(Input);
         eval.Options.Add(Report);
         eval.SetAction(async (parse, ct) =>
         {
             string path = parse.GetValue(Input)!;
-            var results = new List<JudgeResult>();
-            await foreach (var (line, text) in JsonlReader.ReadLinesAsync(path, ct))
+            var lines = new List<(int Line, string Text)>();
+            await foreach (var entry in JsonlReader.ReadLinesAsync(path, ct))
             {
-                try
-                {
-                    results.Add(JsonSerializer.Deserialize<JudgeResult>(text, JudgeJson.Options) ?? throw new JsonException("null line"));
-                }
-                catch (JsonException e)
-                {
-                    throw new JudgeHostException($"'{path}' line {line} is not a judge result ({e.Message}). Pass the output of `judgehost judge`.", e);
-                }
+                lines.Add(entry);
             }
 
+            if (lines.Any(l => IsBestOfN(l.Text)))
+            {
+                var records = lines.Select(l => Parse<BestOfNRecord>(path, l.Line, l.Text, "best-of-n record")).ToList();
+                var bon = BestOfNEvaluation.Evaluate(records);
+                if (bon.Prompts == 0)
+                {
+                    throw new JudgeHostException($"'{path}' has no best-of-n records whose \"label\" lists the correct candidates (e.g. [0, 2]).");
+                }
+
+                await parse.InvocationConfiguration.Output.WriteAsync(bon.Table());
+                return CliApp.Ok;
+            }
+
+            var results = lines.Select(l => Parse<JudgeResult>(path, l.Line, l.Text, "judge result")).ToList();
             var evaluation = Evaluation.Evaluate(results);
             if (evaluation.Count == 0)
             {
@@ -89,6 +96,32 @@ public static class EvalCommand
             return failures > 0 ? CliApp.UserError : CliApp.Ok;
         });
         return reward;
+    }
+
+    // A best-of-n output line carries the selection ("method", "choice"); a judge result never does.
+    private static bool IsBestOfN(string text)
+    {
+        try
+        {
+            using var doc = JsonDocument.Parse(text);
+            return doc.RootElement.ValueKind == JsonValueKind.Object && (doc.RootElement.TryGetProperty("choice", out _) || doc.RootElement.TryGetProperty("method", out _));
+        }
+        catch (JsonException)
+        {
+            return false;
+        }
+    }
+
+    private static T Parse<T>(string path, int line, string text, string what)
+    {
+        try
+        {
+            return JsonSerializer.Deserialize<T>(text, JudgeJson.Options) ?? throw new JsonException("null line");
+        }
+        catch (JsonException e)
+        {
+            throw new JudgeHostException($"'{path}' line {line} is not a {what} ({e.Message}). Pass the output of `judgehost judge` or `judgehost best-of-n`.", e);
+        }
     }
 
     private static AnswerFormat FormatOf(RewardItem item)

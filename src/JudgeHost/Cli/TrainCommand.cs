@@ -33,10 +33,11 @@ public static class TrainCommand
         var loraAlpha = new Option<double?>("--lora-alpha") { Description = "LoRA alpha (scale alpha / r; default 2 r)." };
         var loraTargets = new Option<string>("--lora-targets") { Description = "Comma-separated projections to adapt.", DefaultValueFactory = _ => string.Join(',', LoraOptions.AllProjections) };
         var loraDropout = new Option<double>("--lora-dropout") { Description = "Dropout on the adapters' input.", DefaultValueFactory = _ => 0.0 };
+        var noGroup = new Option<bool>("--no-group-by-prefix") { Description = "Keep the plain shuffled order instead of grouping samples that begin alike into a micro-batch (whose shared start then runs once)." };
         var mergeLora = new Option<bool>("--merge-lora") { Description = "Also write the base with the trained adapters merged into --out/merged (a plain checkpoint)." };
 
         var sft = new Command("sft", "Supervised fine-tuning: loss on assistant tokens only, AdamW, warm-up + cosine, accumulation, clipping; writes a Hugging Face model directory.");
-        foreach (var option in new Option[] { model, data, output, lr, warmup, epochs, maxSteps, batch, accumulation, clip, decay, seed, maxLength, saveEvery, dtype, resume, loraRank, loraAlpha, loraTargets, loraDropout, mergeLora })
+        foreach (var option in new Option[] { model, data, output, lr, warmup, epochs, maxSteps, batch, accumulation, clip, decay, seed, maxLength, saveEvery, dtype, resume, loraRank, loraAlpha, loraTargets, loraDropout, mergeLora, noGroup })
         {
             sft.Options.Add(option);
         }
@@ -67,6 +68,7 @@ public static class TrainCommand
                     ? new LoraOptions(r, parse.GetValue(loraAlpha) ?? 2.0 * r, parse.GetValue(loraTargets)!.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries), parse.GetValue(loraDropout))
                     : null,
                 MergeLora = parse.GetValue(mergeLora),
+                GroupByPrefix = !parse.GetValue(noGroup),
             };
             options.Validate();
             manual_seed(options.Seed);
@@ -167,8 +169,9 @@ public static class TrainCommand
         var trainCount = new Option<int>("--train") { Description = "Training items.", DefaultValueFactory = _ => 2000 };
         var testCount = new Option<int>("--test") { Description = "Held-out items (questions disjoint from training).", DefaultValueFactory = _ => 200 };
         var seed = new Option<long>("--seed") { Description = "Generator seed.", DefaultValueFactory = _ => 0 };
-        var command = new Command("curriculum", "Write the seeded synthetic judging curriculum (checkable verdicts in all four formats) as SFT JSONL and labelled judge requests.");
-        foreach (var option in new Option[] { output, trainCount, testCount, seed })
+        var bestOfN = new Option<int>("--best-of-n") { Description = "Held-out best-of-n prompts to write (4 noisy candidates each, labelled with the correct ones).", DefaultValueFactory = _ => 100 };
+        var command = new Command("curriculum", "Write the seeded synthetic judging curriculum (checkable verdicts in all four formats) as SFT JSONL, labelled judge requests and labelled best-of-n prompts.");
+        foreach (var option in new Option[] { output, trainCount, testCount, seed, bestOfN })
         {
             command.Options.Add(option);
         }
@@ -182,7 +185,9 @@ public static class TrainCommand
             await File.WriteAllLinesAsync(Path.Combine(dir, "train.jsonl"), train.Select(Curriculum.SftLine), ct);
             await File.WriteAllLinesAsync(Path.Combine(dir, "train-requests.jsonl"), train.Select(Curriculum.RequestLine), ct);
             await File.WriteAllLinesAsync(Path.Combine(dir, "test-requests.jsonl"), test.Select(Curriculum.RequestLine), ct);
-            await parse.InvocationConfiguration.Output.WriteLineAsync($"{train.Count} training items, {test.Count} held-out items: {dir}");
+            var prompts = Curriculum.BestOfNPrompts(parse.GetValue(bestOfN), parse.GetValue(seed));
+            await File.WriteAllLinesAsync(Path.Combine(dir, "test-bestofn.jsonl"), prompts, ct);
+            await parse.InvocationConfiguration.Output.WriteLineAsync($"{train.Count} training items, {test.Count} held-out items, {prompts.Count} held-out best-of-n prompts: {dir}");
             return CliApp.Ok;
         });
         return command;

@@ -33,7 +33,7 @@ public static class Curriculum
     /// <param name="heldOut">True for the evaluation split: questions are drawn from a disjoint half of the space.</param>
     public static IReadOnlyList<CurriculumItem> Generate(int count, long seed, bool heldOut)
     {
-        var random = new Random(HashCode.Combine(seed, heldOut) & int.MaxValue);
+        var random = new Random(Seeded($"{seed}:{(heldOut ? "test" : "train")}"));
         var items = new List<CurriculumItem>(count);
         var seen = new HashSet<string>(StringComparer.Ordinal);
         int attempts = 0;
@@ -61,6 +61,37 @@ public static class Curriculum
         }
 
         return items;
+    }
+
+    /// <summary>
+    /// Best-of-N prompts on held-out questions: <paramref name="candidates"/> answers each, every one correct with
+    /// probability <paramref name="correctShare"/> (a noisy pool), and the label listing the correct ones — the input of
+    /// <c>best-of-n</c>, whose output <c>eval</c> scores against picking at random.
+    /// </summary>
+    public static IReadOnlyList<string> BestOfNPrompts(int count, long seed, int candidates = 4, double correctShare = 0.3)
+    {
+        var random = new Random(Seeded($"{seed}:best-of-n"));
+        var lines = new List<string>(count);
+        var seen = new HashSet<string>(StringComparer.Ordinal);
+        for (int attempts = 0; lines.Count < count; attempts++)
+        {
+            if (attempts > count * 50)
+            {
+                throw new InvalidOperationException($"Cannot draw {count} distinct held-out questions.");
+            }
+
+            var problem = Draw(random);
+            if (!InHeldOutHalf(problem.Question) || !seen.Add(problem.Question))
+            {
+                continue;
+            }
+
+            var pool = Enumerable.Range(0, candidates).Select(_ => random.NextDouble() < correctShare ? problem.Truth : problem.Wrong(random)).ToList();
+            var correct = pool.Select((c, i) => (c, i)).Where(x => x.c == problem.Truth).Select(x => x.i).ToList();
+            lines.Add(JsonSerializer.Serialize(new { id = $"bon-{lines.Count:D5}", instruction = problem.Question, candidates = pool, label = correct }));
+        }
+
+        return lines;
     }
 
     /// <summary>The train split as SFT JSONL lines (<c>{"messages":[...]}</c>).</summary>
@@ -237,6 +268,9 @@ public static class Curriculum
         var messages = new List<Backbone.ChatMessage> { new("system", rendered.System), new("user", rendered.User), new("assistant", think + answer) };
         return new CurriculumItem(request, messages);
     }
+
+    // HashCode.Combine is randomised per process; the curriculum must be the same in every run.
+    internal static int Seeded(string key) => (int)(Pipelines.StableHash.Of(key) & int.MaxValue);
 
     private static bool InHeldOutHalf(string question) => (StableHash(question) & 1) == 1;
 

@@ -43,6 +43,9 @@ public sealed record SftOptions
 
     public ScalarType DType { get; init; } = ScalarType.Float32;
 
+    /// <summary>Sort samples into micro-batches that begin alike so their shared start runs once (see <see cref="SftTrainer.Batch"/>).</summary>
+    public bool GroupByPrefix { get; init; } = true;
+
     /// <summary>Train LoRA adapters instead of every weight (the base stays frozen); null: full fine-tuning.</summary>
     public LoraOptions? Lora { get; init; }
 
@@ -202,7 +205,13 @@ public static class SftTrainer
         return options.LearningRate * Math.Max(0, 0.5 * (1 + Math.Cos(Math.PI * progress)));
     }
 
-    /// <summary>The samples of micro-batch <paramref name="index"/> (global, across epochs): epoch e uses a permutation seeded by (seed, e).</summary>
+    /// <summary>
+    /// The samples of micro-batch <paramref name="index"/> (global, across epochs): epoch e uses a permutation seeded by
+    /// (seed, e). With <see cref="SftOptions.GroupByPrefix"/> each window of <see cref="GroupWindow"/> consecutive
+    /// micro-batches of that permutation is sorted by token ids before it is cut, so a micro-batch holds samples that
+    /// begin alike (the same system prompt) and their shared start runs once — the idea of transformers'
+    /// <c>group_by_length</c> mega-batches, applied to prefixes.
+    /// </summary>
     public static IReadOnlyList<SftSample> Batch(IReadOnlyList<SftSample> samples, int index, SftOptions options, int stepsPerEpoch)
     {
         ArgumentNullException.ThrowIfNull(samples);
@@ -211,19 +220,57 @@ public static class SftTrainer
         int epoch = index / microPerEpoch;
         int within = index % microPerEpoch;
         var order = Enumerable.Range(0, samples.Count).ToArray();
-        new Random(HashCode.Combine(options.Seed, epoch) & int.MaxValue).Shuffle(order);
-        return order.Skip(within * options.BatchSize).Take(options.BatchSize).Select(i => samples[i]).ToList();
+        new Random(Curriculum.Seeded($"{options.Seed}:epoch:{epoch}")).Shuffle(order);   // the same order in every process (resume)
+        if (!options.GroupByPrefix)
+        {
+            return order.Skip(within * options.BatchSize).Take(options.BatchSize).Select(i => samples[i]).ToList();
+        }
+
+        int windowStart = within / GroupWindow * GroupWindow * options.BatchSize;
+        var window = order.Skip(windowStart).Take(GroupWindow * options.BatchSize)
+            .OrderBy(i => samples[i].Ids, IdsComparer.Instance).ThenBy(i => i).ToList();
+        return window.Skip((within % GroupWindow) * options.BatchSize).Take(options.BatchSize).Select(i => samples[i]).ToList();
     }
 
-    /// <summary>Summed next-token cross-entropy over the trained positions of one right-padded batch.</summary>
-    public static Tensor BatchLossSum(CausalLM model, IReadOnlyList<SftSample> batch)
+    /// <summary>Micro-batches per sorting window of <see cref="SftOptions.GroupByPrefix"/>.</summary>
+    public const int GroupWindow = 8;
+
+    private sealed class IdsComparer : IComparer<int[]>
+    {
+        public static readonly IdsComparer Instance = new();
+
+        public int Compare(int[]? x, int[]? y)
+        {
+            ArgumentNullException.ThrowIfNull(x);
+            ArgumentNullException.ThrowIfNull(y);
+            int n = Math.Min(x.Length, y.Length);
+            for (int i = 0; i < n; i++)
+            {
+                if (x[i] != y[i])
+                {
+                    return x[i].CompareTo(y[i]);
+                }
+            }
+
+            return x.Length.CompareTo(y.Length);
+        }
+    }
+
+    /// <summary>
+    /// Summed next-token cross-entropy over the trained positions of one right-padded batch. The tokens every row
+    /// shares at its start, up to the first trained token, run once for the whole batch
+    /// (<see cref="CausalLM.TrainingForward"/> with a shared prefix) unless <paramref name="sharePrefix"/> is false.
+    /// </summary>
+    public static Tensor BatchLossSum(CausalLM model, IReadOnlyList<SftSample> batch, bool sharePrefix = true)
     {
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(batch);
         int length = batch.Max(s => s.Ids.Length);
+        int prefix = sharePrefix && batch.Count > 1 ? SharedPrefix(batch) : 0;
+        int predicted = length - 1 - prefix;                       // positions prefix .. length-2 predict a next token
         var ids = new long[batch.Count * length];
         var valid = new bool[batch.Count * length];
-        var targets = Enumerable.Repeat(-100L, batch.Count * (length - 1)).ToArray();
+        var targets = Enumerable.Repeat(-100L, batch.Count * predicted).ToArray();
         for (int b = 0; b < batch.Count; b++)
         {
             var s = batch[b];
@@ -231,16 +278,34 @@ public static class SftTrainer
             {
                 ids[(b * length) + i] = s.Ids[i];
                 valid[(b * length) + i] = true;
-                if (i > 0 && s.Trained[i])
+                if (i > prefix && s.Trained[i])
                 {
-                    targets[(b * (length - 1)) + i - 1] = s.Ids[i];   // position i-1 predicts token i
+                    targets[(b * predicted) + i - 1 - prefix] = s.Ids[i];   // position i-1 predicts token i
                 }
             }
         }
 
-        var logits = model.TrainingForward(tensor(ids).view(batch.Count, length), tensor(valid).view(batch.Count, length));
-        var shifted = logits.narrow(1, 0, length - 1).reshape(-1, logits.shape[^1]).to(ScalarType.Float32);
+        var logits = model.TrainingForward(tensor(ids).view(batch.Count, length), tensor(valid).view(batch.Count, length), prefix);
+        var shifted = logits.narrow(1, 0, predicted).reshape(-1, logits.shape[^1]).to(ScalarType.Float32);
         return F.cross_entropy(shifted, tensor(targets), ignore_index: -100, reduction: nn.Reduction.Sum);
+    }
+
+    /// <summary>
+    /// How many leading tokens all samples share, stopping before the position that predicts the first trained token
+    /// (its logits must come from the per-row pass); 0 when sharing would save little.
+    /// </summary>
+    public static int SharedPrefix(IReadOnlyList<SftSample> batch)
+    {
+        ArgumentNullException.ThrowIfNull(batch);
+        int limit = batch.Min(s => Math.Max(0, Array.IndexOf(s.Trained, true) - 1));
+        limit = Math.Min(limit, batch.Min(s => s.Ids.Length) - 1);
+        int n = 0;
+        while (n < limit && batch.All(s => s.Ids[n] == batch[0].Ids[n]))
+        {
+            n++;
+        }
+
+        return n >= 8 ? n : 0;
     }
 
     /// <summary>Loads <paramref name="modelDirectory"/>, merges the PEFT adapter in <paramref name="adapterDirectory"/> and writes the result.</summary>

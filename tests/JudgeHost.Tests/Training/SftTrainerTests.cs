@@ -57,6 +57,52 @@ public sealed class SftTrainerTests : IDisposable
     }
 
     [Fact]
+    public void BatchLoss_WithTheSharedPrefixRunOnce_EqualsTheFullPass_InLossAndGradients()
+    {
+        string model = Tiny();
+        var tokenizer = HfTokenizer.Load(model);
+        var template = ChatTemplate.FromTokenizer(tokenizer, "qwen2");
+        int[] eos = GenerationConfigFile.EosIds(model, DecoderConfig.Load(model));
+        var batch = new[] { ("Is 2+2=4?", "yes"), ("Is 2+3=4? Think twice.", "no, it is five"), ("Is 7*6=42?", "yes") }
+            .Select(q => SftData.Tokenize(Chat(q.Item1, q.Item2), tokenizer, template, 512, eos, "test")).ToList();
+        var (lm, _) = CheckpointLoader.Load(model, ScalarType.Float32, CPU);
+        using (lm)
+        {
+            var parameters = lm.parameters().ToList();
+            parameters.ForEach(p => p.requires_grad = true);
+            float[] Run(bool share, out float loss)
+            {
+                parameters.ForEach(p => p.grad?.zero_());
+                var l = SftTrainer.BatchLossSum(lm, batch, share);
+                l.backward();
+                loss = l.item<float>();
+                return parameters.SelectMany(p => p.grad!.data<float>().ToArray()).ToArray();
+            }
+
+            int shared = SftTrainer.SharedPrefix(batch);
+            var full = Run(false, out float fullLoss);
+            var once = Run(true, out float onceLoss);
+
+            Assert.True(shared > 8, $"shared prefix {shared}");
+            Assert.Equal(fullLoss, onceLoss, 3e-4f);
+            Assert.True(full.Zip(once).Max(p => Math.Abs(p.First - p.Second)) < 1e-4, "gradients differ");
+        }
+    }
+
+    [Fact]
+    public void Batch_GroupedByPrefix_IsAPermutationOfTheEpoch_AndPutsAlikeSamplesTogether()
+    {
+        var samples = Enumerable.Range(0, 64).Select(i => new SftSample([i % 2, i, 7], [false, false, true], i)).ToList();
+        var options = new SftOptions { BatchSize = 4, Seed = 5 };
+
+        var batches = Enumerable.Range(0, 16).Select(k => SftTrainer.Batch(samples, k, options, 16)).ToList();
+
+        Assert.Equal(Enumerable.Range(0, 64), batches.SelectMany(b => b.Select(s => s.Line)).Order());
+        Assert.True(batches.Count(b => b.Select(s => s.Ids[0]).Distinct().Count() == 1) >= 14);
+        Assert.NotEqual(batches[0].Select(s => s.Line), SftTrainer.Batch(samples, 16, options, 16).Select(s => s.Line));   // next epoch: new order
+    }
+
+    [Fact]
     public void Train_OneSample_LearnsItAndTheSavedModelGeneratesIt()
     {
         string model = Tiny();

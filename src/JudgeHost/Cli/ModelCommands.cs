@@ -188,6 +188,7 @@ public static class ModelCommands
         });
         var tools = new Command("tools", "Developer tools.");
         tools.Subcommands.Add(makeTiny);
+        tools.Subcommands.Add(ImportJudgeCommand.Build());
         return tools;
     }
 

@@ -27,6 +27,7 @@ public static class ModelCommands
     private static readonly Option<string?> Text = new("--text") { Description = "Text to tokenize." };
     private static readonly Option<string[]> Images = new("--image") { Description = "Image file placed before the prompt (repeatable; needs --prompt and a vision checkpoint with its plugin)." };
     private static readonly Option<string[]> Videos = new("--video") { Description = "Video file placed before the prompt (repeatable)." };
+    private static readonly Option<string[]> Smiles = new("--smiles") { Description = "Molecule (SMILES) for a <mol> in --prompt, in order, or placed before it (repeatable; a mol_llama checkpoint)." };
     private static readonly Option<string?> TextFile = new("--text-file") { Description = "UTF-8 file whose whole content is tokenized." };
 
     public static Command BuildLogits()
@@ -41,6 +42,7 @@ public static class ModelCommands
         logits.Options.Add(Chat);
         logits.Options.Add(Images);
         logits.Options.Add(Videos);
+        logits.Options.Add(Smiles);
         logits.SetAction((parse, ct) =>
         {
             string outPath = parse.GetValue(Out) ?? throw new JudgeHostException("Give --out PATH.safetensors.");
@@ -71,6 +73,7 @@ public static class ModelCommands
         generate.Options.Add(Chat);
         generate.Options.Add(Images);
         generate.Options.Add(Videos);
+        generate.Options.Add(Smiles);
         generate.SetAction((parse, ct) =>
         {
             using var app = JudgeHostApp.Create(GlobalOptions.ToSettings(parse), parse.InvocationConfiguration.Error);
@@ -220,7 +223,8 @@ public static class ModelCommands
         }
     }
 
-    // --ids, or --prompt [--chat] with media placed before the prompt text (as the Qwen2.5-VL chat template does).
+    // --ids, or --prompt [--chat] with media placed before the prompt text (as the Qwen2.5-VL chat template does), and
+    // molecules at the prompt's <mol> runs.
     private static SequenceInput BuildInput(ParseResult parse, JudgeHostApp app, TextModel model, CancellationToken ct)
     {
         string? idsText = parse.GetValue(Ids);
@@ -231,12 +235,13 @@ public static class ModelCommands
         }
 
         var items = (parse.GetValue(Images) ?? []).Select(p => MediaItem.FromFile("image", p))
-            .Concat((parse.GetValue(Videos) ?? []).Select(p => MediaItem.FromFile("video", p))).ToArray();
+            .Concat((parse.GetValue(Videos) ?? []).Select(p => MediaItem.FromFile("video", p)))
+            .Concat((parse.GetValue(Smiles) ?? []).Select(v => new MediaItem("molecule", null, v, new Dictionary<string, string>()))).ToArray();
         if (idsText is not null)
         {
             if (items.Length > 0)
             {
-                throw new JudgeHostException("--image and --video need --prompt (the placeholders are placed by the chat template).");
+                throw new JudgeHostException("--image, --video and --smiles need --prompt (the placeholders are placed in the prompt text).");
             }
 
             int[] ids = ParseIds(idsText);
@@ -246,7 +251,9 @@ public static class ModelCommands
 
         var tokenizer = model.RequireTokenizer();
         bool chat = parse.GetValue(Chat);
-        string user = string.Concat(items.Select((_, i) => MediaSplicer.MarkerFor(i))) + prompt;
+        // Molecules go where the prompt writes <mol> (Mol-LLaMA style); other items before the prompt text.
+        var (placed, others) = JudgeHost.Judging.MediaPlacement.Place(prompt!, items.Select(i => i.Modality).ToArray(), "--prompt", "");
+        string user = others + placed;
         string text = chat ? model.RequireTemplate().Render([new ChatMessage("user", user)], addGenerationPrompt: true) : user;
         if (items.Length == 0)
         {

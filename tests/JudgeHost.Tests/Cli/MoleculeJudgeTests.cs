@@ -76,6 +76,26 @@ public sealed class MoleculeJudgeTests() : TinyVisionCliTests("Modalities.Molecu
     }
 
     [Fact]
+    public async Task LogitsAndGenerate_PlaceEachSmilesAtItsMolToken()
+    {
+        string withMolecules = Dir.Combine("mol.safetensors"), textOnly = Dir.Combine("text.safetensors");
+
+        var logits = await CliRunner.RunAsync("inspect", "logits", "--plugins-dir", Plugins.Path, "--model", Model(), "--prompt", "Compare <mol> with <mol>.", "--chat",
+            "--smiles", "CCO", "--smiles", "c1ccccc1", "--out", withMolecules);
+        var text = await CliRunner.RunAsync("inspect", "logits", "--model", Model(), "--prompt", "Compare  with .", "--chat", "--out", textOnly);
+        var generate = await CliRunner.RunAsync("generate", "--plugins-dir", Plugins.Path, "--model", Model(), "--prompt", "Describe <mol>.", "--chat", "--smiles", "CCO",
+            "--max-new-tokens", "3", "--dtype", "float32");
+
+        Assert.True(logits.ExitCode == 0, logits.Error);
+        Assert.True(text.ExitCode == 0, text.Error);
+        Assert.True(generate.ExitCode == 0, generate.Error);
+        using var a = SafeTensorsFile.Open(withMolecules);
+        using var b = SafeTensorsFile.Open(textOnly);
+        Assert.Equal(b["logits"].Shape[0] + 16, a["logits"].Shape[0]);                 // 8 query rows per molecule
+        Assert.Equal(3, JsonDocument.Parse(generate.Output).RootElement.GetProperty("ids").GetArrayLength());
+    }
+
+    [Fact]
     public async Task BestOfNAndDpo_TakeMoleculePrompts_AndKeepGoingPastABadOne()
     {
         object Prompt(string id, string smiles) => new

@@ -18,7 +18,9 @@ namespace JudgeHost.Backbone;
 /// Vocabulary: the judge has the base vocabulary (<c>V − 2</c> rows) or already Mol-LLaMA's (<c>V</c>). Embeddings:
 /// the judge's rows, then Mol-LLaMA's <c>[PAD]</c> and <c>&lt;mol&gt;</c> rows (the reference's rule). LM head: the
 /// judge's rows; where the judge lacks the last two, Mol-LLaMA's (the reference takes whatever
-/// <c>resize_token_embeddings</c> sampled at random — not reproducible, so this is recorded as a note).
+/// <c>resize_token_embeddings</c> sampled at random — not reproducible, so this is recorded as a note). A Mol-LLaMA
+/// checkpoint without base weights (its reference loader takes them from <c>llm_model</c>) gets the judge's whole
+/// decoder, the two added rows being the mean of the judge's rows (noted).
 /// </para>
 /// </summary>
 public static class MolLlamaJudgeImport
@@ -107,7 +109,29 @@ public static class MolLlamaJudgeImport
             long[] judgeShape = judgeFiles.GetShape(judgeName);
             if (!molFiles.Contains(dest))
             {
-                report.Problems.Add($"{dest}: Mol-LLaMA's checkpoint has no {what}, so the rows of its [PAD] and <mol> tokens are nowhere (the reference would draw them at random). Use a Mol-LLaMA checkpoint that holds its decoder.");
+                // An adapter-only Mol-LLaMA (the reference loads its decoder from llm_model): its [PAD]/<mol> rows exist
+                // nowhere; fill them with the mean of the judge's rows, as the loader does for such a checkpoint.
+                long vocab = mol.Decoder.VocabSize;
+                if (judgeShape.Length != 2 || (judgeShape[0] != vocab && judgeShape[0] != vocab - 2))
+                {
+                    report.Problems.Add($"{judgeName} is {Shape(judgeShape)} in the judge; Mol-LLaMA's vocabulary has {vocab} tokens: the judge needs {vocab - 2} or {vocab} rows");
+                    return;
+                }
+
+                var judgeDType = judgeFiles.Entry(judgeName).DType;
+                fromJudge[dest] = new Output(dest, judgeDType, [vocab, judgeShape[1]], () =>
+                {
+                    using var scope = NewDisposeScope();
+                    var rows = judgeFiles.Load(judgeName, ScalarType.Float32);                                  // [Vj, D]
+                    var full = rows.shape[0] == vocab ? rows : cat([rows, rows.mean([0], keepdim: true).expand(2, rows.shape[1])], 0);   // [V, D]
+                    return full.to(judgeDType).contiguous().MoveToOuterDisposeScope();
+                });
+                report.Copied.Add(new ImportCopy(judgeName, dest, judgeShape[0] == vocab ? null : "+ 2 rows ([PAD], <mol>) = the mean of the judge's rows"));
+                if (judgeShape[0] != vocab)
+                {
+                    report.Notes.Add($"{dest}: Mol-LLaMA's checkpoint has no {what}, so the rows of [PAD] and <mol> are the mean of the judge's rows (the reference would draw them at random).");
+                }
+
                 return;
             }
 

@@ -3,7 +3,7 @@ using static TorchSharp.torch;
 
 namespace JudgeHost.Tests.Backbone;
 
-/// <summary>Copies a checkpoint directory, letting a test change its tensors (by name) and its config.json text.</summary>
+/// <summary>Copies a checkpoint directory (or edits it in place), letting a test change its tensors (by name) and its config.json text.</summary>
 public static class MolLlamaFixtureEditor
 {
     public static void Copy(string source, string destination, Action<Dictionary<string, Tensor>> edit, Func<string, string>? configEdit = null)
@@ -22,7 +22,7 @@ public static class MolLlamaFixtureEditor
             {
                 File.WriteAllText(target, configEdit(File.ReadAllText(file)));
             }
-            else
+            else if (Path.GetFullPath(file) != Path.GetFullPath(target))
             {
                 File.Copy(file, target, overwrite: true);
             }

@@ -82,6 +82,30 @@ public sealed class MolLlamaJudgeImportTests : IDisposable
     }
 
     [Fact]
+    public void AdapterOnlyMolLlama_GetsItsWholeDecoderFromTheJudge()
+    {
+        // The reference's from_pretrained can load its Llama from llm_model; such a checkpoint has no llm.* base weights.
+        MolLlamaFixtureEditor.Copy(MolDir, MolDir, t =>
+        {
+            foreach (string name in t.Keys.Where(n => n.StartsWith(Llm, StringComparison.Ordinal) && !n.Contains(".lora_", StringComparison.Ordinal)).ToArray())
+            {
+                t.Remove(name);
+            }
+        });
+
+        var report = MolLlamaJudgeImport.Run(MolDir, JudgeDir, OutDir);
+        using var model = TextModel.Load(OutDir, ScalarType.Float32, CPU);
+
+        Assert.True(report.Ok);
+        Assert.Empty(report.Replaced);
+        Assert.Equal(2, report.Notes.Count(n => n.Contains("the mean of the judge's rows", StringComparison.Ordinal)));
+        string q = "model.layers.1.mlp.gate_proj";
+        var weight = model.Model.named_parameters().Single(p => p.name == q + ".weight").parameter;
+        using var expected = LoraMerge.Merge(Load(JudgeDir, q + ".weight"), Load(MolDir, $"{Llm}{q}.lora_A.default.weight"), Load(MolDir, $"{Llm}{q}.lora_B.default.weight"), 32.0 / 8);
+        Assert.Equal(0f, (weight - expected).abs().max().item<float>());
+    }
+
+    [Fact]
     public void UnexpectedJudgeTensor_IsReported_AndNoWeightsAreWritten()
     {
         MolLlamaFixtureEditor.Copy(JudgeDir, JudgeDir + "2", t => t["model.layers.0.self_attn.q_proj.bias"] = zeros(32));

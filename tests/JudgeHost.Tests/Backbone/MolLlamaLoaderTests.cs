@@ -139,6 +139,44 @@ public sealed class MolLlamaLoaderTests(Xunit.Abstractions.ITestOutputHelper out
         Assert.Empty(model.Report.Notes);
     }
 
+    [Fact]
+    public void BaseWeightsFromLlmModelDirectory_AsTheReferencesFromPretrained_WithTheTwoNewRowsFilledAndNoted()
+    {
+        // A Mol-LLaMA checkpoint holding only its adapters (and encoder), whose llm_config.llm_model is a local Llama
+        // directory (vocabulary 261 = the base tokenizer's) and whose config.json has no text_config.
+        using var dir = new TempDir();
+        string mol = dir.Combine("mol"), baseDir = dir.Combine("mol", "base-llama");
+        MolLlamaTestModels.WriteMolLlama(mol, seed: 4);
+        MolLlamaTestModels.WriteJudge(baseDir, seed: 8);
+        MolLlamaFixtureEditor.Copy(mol, mol, t =>
+        {
+            foreach (string name in t.Keys.Where(n => n.StartsWith("llm.", StringComparison.Ordinal) && !n.Contains(".lora_", StringComparison.Ordinal)).ToArray())
+            {
+                t.Remove(name);
+            }
+        }, c =>
+        {
+            var json = System.Text.Json.Nodes.JsonNode.Parse(c)!.AsObject();
+            json.Remove("text_config");
+            json["llm_config"]!["llm_model"] = "base-llama";
+            return json.ToJsonString();
+        });
+
+        using var model = TextModel.Load(mol, ScalarType.Float32, CPU);
+
+        string q = "model.layers.1.self_attn.v_proj";
+        using var files = CheckpointFiles.Open(mol);
+        using var baseFiles = CheckpointFiles.Open(baseDir);
+        var weight = model.Model.named_parameters().Single(p => p.name == q + ".weight").parameter;
+        using var expected = LoraMerge.Merge(baseFiles.Load(q + ".weight"), files.Load($"llm.base_model.model.{q}.lora_A.default.weight"), files.Load($"llm.base_model.model.{q}.lora_B.default.weight"), 32.0 / 8);
+        Assert.Equal(0f, (weight - expected).abs().max().item<float>());
+        Assert.Equal(263, model.Model.Config.VocabSize);                      // len(tokenizer), as resize_token_embeddings
+        Assert.Equal(2, model.Report.Notes.Count);                            // embed_tokens and lm_head rows 261..262
+        var embed = model.Model.named_parameters().Single(p => p.name == "model.embed_tokens.weight").parameter;
+        using var baseEmbed = baseFiles.Load("model.embed_tokens.weight");
+        Assert.True((embed.narrow(0, 261, 1) - baseEmbed.mean([0], keepdim: true)).abs().max().item<float>() < 1e-6);
+    }
+
     [Theory]
     [InlineData("unexpected", "llm.base_model.model.model.layers.0.extra.weight")]                       // a stray decoder tensor
     [InlineData("unexpected", "vision.tower.weight")]                                                   // outside llm./encoder./llm_proj.

@@ -6,7 +6,7 @@ using Microsoft.Extensions.DependencyInjection;
 namespace Modalities.Image;
 
 /// <summary>
-/// The image modality for Qwen2.5-VL checkpoints. Configuration section <c>Modalities:Image</c>: <c>MaxImagePixels</c>
+/// The image modality for Qwen2.5-VL checkpoints and the Qwen2.5-Omni thinker. Configuration section <c>Modalities:Image</c>: <c>MaxImagePixels</c>
 /// (decompression-bomb limit, default PIL's 89,478,485), <c>ApplyExifOrientation</c> (default false, as the HF
 /// processor), <c>MinPixels</c> / <c>MaxPixels</c> (override the checkpoint's preprocessor_config.json).
 /// </summary>
@@ -22,7 +22,8 @@ public sealed class ImagePlugin : IModalityPlugin
             Long(configuration, "MinPixels"),
             Long(configuration, "MaxPixels"));
         services.AddSingleton(settings);
-        services.AddSingleton<IModalityEncoderFactory, Qwen25ImageEncoderFactory>();
+        services.AddSingleton<IModalityEncoderFactory>(Qwen25ImageEncoderFactory.ForQwen25VL(settings));
+        services.AddSingleton<IModalityEncoderFactory>(Qwen25ImageEncoderFactory.ForQwen25Omni(settings));
     }
 
     private static long? Long(IConfiguration configuration, string key) =>

@@ -5,14 +5,21 @@ using static TorchSharp.torch;
 
 namespace Modalities.Image;
 
-/// <summary>Encodes images for Qwen2.5-VL: decode, Qwen2-VL preprocessing, the vision tower (<c>visual.*</c> weights).</summary>
-public sealed class Qwen25ImageEncoderFactory(ImagePluginSettings settings) : IModalityEncoderFactory
+/// <summary>
+/// Encodes images for Qwen2.5-VL (<c>visual.*</c> weights) or the Qwen2.5-Omni thinker (<c>thinker.visual.*</c>, the
+/// same tower with split q/k/v): decode, Qwen2-VL preprocessing, the vision tower.
+/// </summary>
+public sealed class Qwen25ImageEncoderFactory(ImagePluginSettings settings, string family, string weightPrefix) : IModalityEncoderFactory
 {
+    public static Qwen25ImageEncoderFactory ForQwen25VL(ImagePluginSettings settings) => new(settings, "qwen2_5_vl", "visual.");
+
+    public static Qwen25ImageEncoderFactory ForQwen25Omni(ImagePluginSettings settings) => new(settings, "qwen2_5_omni", "thinker.visual.");
+
     public string Modality => "image";
 
-    public IReadOnlyList<string> Families => ["qwen2_5_vl"];
+    public IReadOnlyList<string> Families => [family];
 
-    public string WeightPrefix => "visual.";
+    public string WeightPrefix => weightPrefix;
 
     public IModalityEncoder Create(EncoderContext context)
     {

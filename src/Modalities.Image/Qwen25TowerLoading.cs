@@ -2,12 +2,16 @@ using JudgeHost.Abstractions;
 
 namespace Modalities.Image;
 
-/// <summary>What the image and video encoders of a Qwen2.5-VL checkpoint both start from (compiled into both plugins).</summary>
+/// <summary>
+/// What the image and video encoders of a Qwen2.5-VL or Qwen2.5-Omni checkpoint both start from (compiled into both
+/// plugins). Omni's tower is Qwen2.5-VL's with split q/k/v attention linears (<see cref="FusedQkvWeights"/>).
+/// </summary>
 public static class Qwen25TowerLoading
 {
     /// <summary>
     /// Checks that the vision merger feeds the language model's hidden size, reads the checkpoint's
-    /// preprocessor_config.json (or the released defaults), and loads the tower's <c>visual.*</c> weights.
+    /// preprocessor_config.json (or the released defaults), and loads the tower's <c>visual.*</c> (Omni:
+    /// <c>thinker.visual.*</c>) weights.
     /// </summary>
     /// <exception cref="CorruptCheckpointException">vision_config.out_hidden_size differs from the language model's hidden size.</exception>
     public static (Qwen25VisionTower Tower, Qwen2VLImageOptions Options) Load(EncoderContext context)
@@ -24,7 +28,7 @@ public static class Qwen25TowerLoading
         var tower = new Qwen25VisionTower(config);
         try
         {
-            tower.Load(context.Weights);
+            tower.Load(FusedQkvWeights.Wrap(context.Weights));
             return (tower, options);
         }
         catch

@@ -20,11 +20,16 @@ public sealed record Qwen25VisionConfig(
 
     public int PatchInputs => InChannels * TemporalPatchSize * PatchSize * PatchSize;
 
+    /// <summary>
+    /// The <c>vision_config</c> of a Qwen2.5-VL <c>config.json</c> root, or of a Qwen2.5-Omni one
+    /// (<c>thinker_config.vision_config</c>, which spells the channel count <c>in_channels</c>).
+    /// </summary>
     public static Qwen25VisionConfig From(JsonElement root)
     {
-        if (!root.TryGetProperty("vision_config", out var v) || v.ValueKind != JsonValueKind.Object)
+        var owner = root.ValueKind == JsonValueKind.Object && root.TryGetProperty("thinker_config", out var thinker) && thinker.ValueKind == JsonValueKind.Object ? thinker : root;
+        if (owner.ValueKind != JsonValueKind.Object || !owner.TryGetProperty("vision_config", out var v) || v.ValueKind != JsonValueKind.Object)
         {
-            throw new CorruptCheckpointException("config.json has no vision_config object; a Qwen2.5-VL checkpoint needs one.");
+            throw new CorruptCheckpointException("config.json has no vision_config object (Qwen2.5-Omni: thinker_config.vision_config); a vision checkpoint needs one.");
         }
 
         int Int(string key, int? fallback = null) => v.TryGetProperty(key, out var e) && e.TryGetInt32(out int x)
@@ -34,7 +39,7 @@ public sealed record Qwen25VisionConfig(
             ? f.EnumerateArray().Select(e => e.GetInt32()).ToArray()
             : [];
         return new Qwen25VisionConfig(Int("depth"), Int("hidden_size"), Int("intermediate_size"), Int("num_heads"), Int("patch_size", 14),
-            Int("temporal_patch_size", 2), Int("spatial_merge_size", 2), Int("window_size", 112), full, Int("out_hidden_size"), Int("in_chans", 3));
+            Int("temporal_patch_size", 2), Int("spatial_merge_size", 2), Int("window_size", 112), full, Int("out_hidden_size"), Int("in_chans", Int("in_channels", 3)));
     }
 }
 

@@ -4,15 +4,19 @@ using static TorchSharp.torch;
 
 namespace Modalities.Video;
 
-/// <summary>Encodes videos for Qwen2.5-VL: ffmpeg decode, qwen-vl-utils sampling and resize, Qwen2-VL normalize and
-/// temporal patchify, the vision tower (<c>visual.*</c> weights).</summary>
-public sealed class Qwen25VideoEncoderFactory(VideoPluginSettings settings) : IModalityEncoderFactory
+/// <summary>Encodes videos for Qwen2.5-VL (<c>visual.*</c> weights) or the Qwen2.5-Omni thinker (<c>thinker.visual.*</c>):
+/// ffmpeg decode, qwen-vl-utils sampling and resize, Qwen2-VL normalize and temporal patchify, the vision tower.</summary>
+public sealed class Qwen25VideoEncoderFactory(VideoPluginSettings settings, string family, string weightPrefix) : IModalityEncoderFactory
 {
+    public static Qwen25VideoEncoderFactory ForQwen25VL(VideoPluginSettings settings) => new(settings, "qwen2_5_vl", "visual.");
+
+    public static Qwen25VideoEncoderFactory ForQwen25Omni(VideoPluginSettings settings) => new(settings, "qwen2_5_omni", "thinker.visual.");
+
     public string Modality => "video";
 
-    public IReadOnlyList<string> Families => ["qwen2_5_vl"];
+    public IReadOnlyList<string> Families => [family];
 
-    public string WeightPrefix => "visual.";
+    public string WeightPrefix => weightPrefix;
 
     public IModalityEncoder Create(EncoderContext context)
     {

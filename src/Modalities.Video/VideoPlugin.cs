@@ -6,7 +6,7 @@ using Microsoft.Extensions.DependencyInjection;
 namespace Modalities.Video;
 
 /// <summary>
-/// The video modality for Qwen2.5-VL checkpoints. Configuration section <c>Modalities:Video</c>: <c>Fps</c> (default 2),
+/// The video modality for Qwen2.5-VL checkpoints and the Qwen2.5-Omni thinker. Configuration section <c>Modalities:Video</c>: <c>Fps</c> (default 2),
 /// <c>MinFrames</c> (4), <c>MaxFrames</c> (768), <c>MinPixels</c> / <c>MaxPixelsPerFrame</c> / <c>TotalPixels</c>
 /// (qwen-vl-utils' VIDEO_MIN_PIXELS, VIDEO_MAX_PIXELS, VIDEO_TOTAL_PIXELS), <c>MaxFramePixels</c> (decoded-frame
 /// size limit, default 8K UHD), <c>MaxDurationSeconds</c> (default 3600), <c>FfmpegFolder</c> (where ffmpeg and
@@ -38,7 +38,8 @@ public sealed class VideoPlugin : IModalityPlugin
             ScalerFlags = configuration["ScalerFlags"] ?? "bilinear",
         };
         services.AddSingleton(settings);
-        services.AddSingleton<IModalityEncoderFactory, Qwen25VideoEncoderFactory>();
+        services.AddSingleton<IModalityEncoderFactory>(Qwen25VideoEncoderFactory.ForQwen25VL(settings));
+        services.AddSingleton<IModalityEncoderFactory>(Qwen25VideoEncoderFactory.ForQwen25Omni(settings));
     }
 
     private static long? Long(IConfiguration configuration, string key) =>

@@ -14,7 +14,7 @@ internal static class VideoEncoderFixture
         var config = ModelConfigFile.Read(dir);
         var decoder = DecoderConfig.Load(dir);
         using var files = CheckpointFiles.Open(dir);
-        var factory = new Qwen25VideoEncoderFactory(settings ?? new VideoPluginSettings());
+        var factory = Qwen25VideoEncoderFactory.ForQwen25VL(settings ?? new VideoPluginSettings());
         return (Qwen25VideoEncoder)factory.Create(new EncoderContext
         {
             Family = "qwen2_5_vl",

@@ -15,7 +15,17 @@ namespace JudgeHost.Backbone;
 /// </param>
 public sealed record MediaFraming(string Before, string After, string? Placeholder = null)
 {
+    /// <summary>No framing text (plain 1-D media runs).</summary>
+    public static MediaFraming None { get; } = new("", "");
+
+    /// <summary>Qwen2-VL / Qwen2.5-VL images and videos.</summary>
     public static MediaFraming Qwen2VL { get; } = new("<|vision_start|>", "<|vision_end|>");
+
+    /// <summary>Qwen2.5-Omni audio: the processor's <c>&lt;|audio_bos|&gt;</c> + N x <c>&lt;|AUDIO|&gt;</c> + <c>&lt;|audio_eos|&gt;</c>.</summary>
+    public static MediaFraming Qwen25OmniAudio { get; } = new("<|audio_bos|>", "<|audio_eos|>");
+
+    /// <summary>Qwen2.5-Omni images and videos (the Omni tokenizer's names for ids 151652 / 151653).</summary>
+    public static MediaFraming Qwen25OmniVision { get; } = new("<|vision_bos|>", "<|vision_eos|>");
 
     /// <summary>Mol-LLaMA: a molecule is its run of query embeddings in place of as many <c>&lt;mol&gt;</c> tokens, nothing around it.</summary>
     public static MediaFraming MolLlama { get; } = new("", "", MolLlamaConfig.MolToken);
@@ -29,16 +39,41 @@ public sealed record MediaFraming(string Before, string After, string? Placehold
 /// </summary>
 public static partial class MediaSplicer
 {
-    public static SequenceInput Build(string text, IReadOnlyList<EncodedMedia> media, HfTokenizer tokenizer, MediaFraming framing, bool mrope, double tokensPerSecond)
+    /// <summary>Every item framed the same way.</summary>
+    public static SequenceInput Build(string text, IReadOnlyList<EncodedMedia> media, HfTokenizer tokenizer, MediaFraming framing, bool mrope, double tokensPerSecond) =>
+        Build(text, media, [.. media.Select(_ => framing)], tokenizer, mrope, tokensPerSecond, framing.Placeholder);
+
+    /// <summary>
+    /// Item <c>i</c> framed by <paramref name="framings"/>[i] (its modality's framing). A framing text must be one special
+    /// token of the checkpoint's tokenizer: a tokenizer without it would silently spell it out in characters.
+    /// <paramref name="placeholder"/>: the family's placeholder token, refused in the text even when no item is given.
+    /// </summary>
+    public static SequenceInput Build(string text, IReadOnlyList<EncodedMedia> media, IReadOnlyList<MediaFraming> framings, HfTokenizer tokenizer, bool mrope, double tokensPerSecond, string? placeholder = null)
     {
+        ArgumentNullException.ThrowIfNull(media);
+        ArgumentNullException.ThrowIfNull(framings);
+        ArgumentNullException.ThrowIfNull(tokenizer);
+        if (framings.Count != media.Count)
+        {
+            throw new ArgumentException($"{framings.Count} framings for {media.Count} media items.", nameof(framings));
+        }
+
+        foreach (string piece in framings.SelectMany(f => new[] { f.Before, f.After }).Where(p => p.Length > 0).Distinct())
+        {
+            if (!tokenizer.AddedTokens.ContainsKey(piece))
+            {
+                throw new CorruptCheckpointException($"The tokenizer has no special token '{piece}', which this model family frames media with. The checkpoint's tokenizer does not match its config.json; re-download the checkpoint.");
+            }
+        }
+
         var segments = new List<SequenceSegment>();
         var layout = new List<PositionSegment>();
         var used = new HashSet<int>();
         int last = 0;
         string pending = "";
-        int? placeholder = framing.Placeholder is { } p
-            ? tokenizer.TokenToId(p) ?? throw new JudgeHostException($"The tokenizer has no '{p}' token, which this model family writes where media go. Use the checkpoint's own tokenizer files.")
-            : null;
+        var placeholders = framings.Select(f => f.Placeholder).Append(placeholder).OfType<string>().Distinct().ToDictionary(
+            p => tokenizer.TokenToId(p) ?? throw new JudgeHostException($"The tokenizer has no '{p}' token, which this model family writes where media go. Use the checkpoint's own tokenizer files."),
+            p => p);
         void AddText(string piece)
         {
             if (piece.Length == 0)
@@ -47,10 +82,10 @@ public static partial class MediaSplicer
             }
 
             var ids = tokenizer.Encode(piece);
-            if (placeholder is { } pid && ids.Contains(pid))
+            if (ids.FirstOrDefault(placeholders.ContainsKey, -1) is var pid and >= 0)
             {
                 throw new JudgeHostException(
-                    $"The prompt text contains '{framing.Placeholder}' outside the media placeholders (e.g. in a candidate or the criteria); the model would read it as a media slot. Remove or rephrase it.");
+                    $"The prompt text contains '{placeholders[pid]}' outside the media placeholders (e.g. in a candidate or the criteria); the model would read it as a media slot. Remove or rephrase it.");
             }
 
             if (ids.Count > 0)
@@ -68,10 +103,10 @@ public static partial class MediaSplicer
                 throw new JudgeHostException($"The prompt refers to media item {index}, which is missing or used twice ({media.Count} items given).");
             }
 
-            AddText(pending + text[last..match.Index] + framing.Before);
+            AddText(pending + text[last..match.Index] + framings[index].Before);
             segments.Add(new SequenceSegment.Embeddings(media[index].Embeddings));
             layout.Add(new PositionSegment.Media(media[index].Layout));
-            pending = framing.After;
+            pending = framings[index].After;
             last = match.Index + match.Length;
         }
 

@@ -50,7 +50,7 @@ public static class TinyCheckpoint
     {
         if (family is not ("qwen2" or "llama"))
         {
-            throw new JudgeHostException($"Unknown tiny-checkpoint family '{family}'. Use qwen2, llama, qwen2_5_vl or mol_llama.");
+            throw new JudgeHostException($"Unknown tiny-checkpoint family '{family}'. Use qwen2, llama, qwen2_5_vl, qwen2_5_omni or mol_llama.");
         }
 
         bool tie = tied ?? family == "qwen2";

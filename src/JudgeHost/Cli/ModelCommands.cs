@@ -27,6 +27,7 @@ public static class ModelCommands
     private static readonly Option<string?> Text = new("--text") { Description = "Text to tokenize." };
     private static readonly Option<string[]> Images = new("--image") { Description = "Image file placed before the prompt (repeatable; needs --prompt and a vision checkpoint with its plugin)." };
     private static readonly Option<string[]> Videos = new("--video") { Description = "Video file placed before the prompt (repeatable)." };
+    private static readonly Option<string[]> Audios = new("--audio") { Description = "Audio file placed before the prompt, after images and videos (repeatable; needs a Qwen2.5-Omni checkpoint and the audio plugin)." };
     private static readonly Option<string[]> Smiles = new("--smiles") { Description = "Molecule (SMILES) for a <mol> in --prompt, in order, or placed before it (repeatable; a mol_llama checkpoint)." };
     private static readonly Option<string?> TextFile = new("--text-file") { Description = "UTF-8 file whose whole content is tokenized." };
 
@@ -42,6 +43,7 @@ public static class ModelCommands
         logits.Options.Add(Chat);
         logits.Options.Add(Images);
         logits.Options.Add(Videos);
+        logits.Options.Add(Audios);
         logits.Options.Add(Smiles);
         logits.SetAction((parse, ct) =>
         {
@@ -73,6 +75,7 @@ public static class ModelCommands
         generate.Options.Add(Chat);
         generate.Options.Add(Images);
         generate.Options.Add(Videos);
+        generate.Options.Add(Audios);
         generate.Options.Add(Smiles);
         generate.SetAction((parse, ct) =>
         {
@@ -123,7 +126,7 @@ public static class ModelCommands
 
     public static Command BuildTools()
     {
-        var family = new Option<string>("--family") { Description = "qwen2, llama, qwen2_5_vl (needs --tokenizer) or mol_llama (Mol-LLaMA: molecule encoder, Q-Former, projector and Llama with LoRA; --tokenizer optional).", Required = true };
+        var family = new Option<string>("--family") { Description = "qwen2, llama, qwen2_5_vl or qwen2_5_omni (Qwen2.5-Omni thinker with audio and vision towers; both need --tokenizer) or mol_llama (Mol-LLaMA: molecule encoder, Q-Former, projector and Llama with LoRA; --tokenizer optional).", Required = true };
         var outDir = new Option<string>("--out") { Description = "Directory to write.", Required = true };
         var tied = new Option<bool?>("--tied") { Description = "Tie lm_head to the embedding (default: qwen2 yes, llama no)." };
         var seed = new Option<long>("--seed") { Description = "Weight seed.", DefaultValueFactory = _ => 0 };
@@ -171,6 +174,11 @@ public static class ModelCommands
             if (parse.GetValue(family) == "mol_llama")
             {
                 TinyMolLlamaCheckpoint.Write(parse.GetValue(outDir)!, shape, tokenizerDirectory: parse.GetValue(tokenizerDir), seed: parse.GetValue(seed));
+            }
+            else if (parse.GetValue(family) == "qwen2_5_omni")
+            {
+                TinyOmniCheckpoint.Write(parse.GetValue(outDir)!, parse.GetValue(tokenizerDir)
+                    ?? throw new JudgeHostException("A qwen2_5_omni tiny checkpoint needs --tokenizer (a Qwen tokenizer; its special tokens are renamed to the Omni ones)."), parse.GetValue(seed));
             }
             else if (parse.GetValue(family) == "qwen2_5_vl")
             {
@@ -236,12 +244,13 @@ public static class ModelCommands
 
         var items = (parse.GetValue(Images) ?? []).Select(p => MediaItem.FromFile("image", p))
             .Concat((parse.GetValue(Videos) ?? []).Select(p => MediaItem.FromFile("video", p)))
+            .Concat((parse.GetValue(Audios) ?? []).Select(p => MediaItem.FromFile("audio", p)))
             .Concat((parse.GetValue(Smiles) ?? []).Select(v => new MediaItem("molecule", null, v, new Dictionary<string, string>()))).ToArray();
         if (idsText is not null)
         {
             if (items.Length > 0)
             {
-                throw new JudgeHostException("--image, --video and --smiles need --prompt (the placeholders are placed in the prompt text).");
+                throw new JudgeHostException("--image, --video, --audio and --smiles need --prompt (the placeholders are placed in the prompt text).");
             }
 
             int[] ids = ParseIds(idsText);
@@ -268,7 +277,7 @@ public static class ModelCommands
         {
             // The encoded tensors join the caller's dispose scope; the encoders (and their weights) are released here.
             var encoded = items.Select(item => media.Encode(item, ct)).ToArray();
-            return MediaSplicer.Build(text, encoded, tokenizer, media.Framing, media.UsesMrope, media.TokensPerSecond);
+            return media.Splice(text, items, encoded, tokenizer);
         }
         finally
         {

@@ -9,7 +9,8 @@ namespace JudgeHost.Judging;
 /// <summary>
 /// The modality encoders of one loaded model: resolves each item's plugin for the checkpoint family, creates its
 /// encoder once (weights read through a prefix-scoped weight source over the checkpoint), and says how the family
-/// frames media in text (Qwen2-VL vision tokens and M-RoPE, Mol-LLaMA's &lt;mol&gt; runs, or plain 1-D runs).
+/// frames each modality in text (Qwen2-VL vision tokens, Qwen2.5-Omni audio and vision tokens, M-RoPE with the
+/// family's temporal positions per second, Mol-LLaMA's &lt;mol&gt; runs, or plain 1-D runs).
 /// </summary>
 public sealed class MediaEncoders : IDisposable
 {
@@ -40,14 +41,8 @@ public sealed class MediaEncoders : IDisposable
         _config = ModelConfigFile.Read(modelDirectory);
         _files = CheckpointFiles.Open(modelDirectory);
         Family = decoder.ModelType;
-        bool qwenVision = Family is "qwen2_vl" or "qwen2_5_vl";
-        Framing = qwenVision ? MediaFraming.Qwen2VL
-            : Family == MolLlamaConfig.ModelType ? MediaFraming.MolLlama
-            : new MediaFraming("", "");
         UsesMrope = decoder.RopeScaling?.MropeSection is { Length: 3 };
-        TokensPerSecond = _config.TryGetProperty("vision_config", out var v) && v.TryGetProperty("tokens_per_second", out var tps) && tps.TryGetDouble(out double value)
-            ? value
-            : 2.0;
+        TokensPerSecond = TemporalPositionsPerSecond(_config, Family);
         Modalities = resolver.Factories
             .Where(f => f.Families.Count == 0 || f.Families.Contains(Family, StringComparer.OrdinalIgnoreCase))
             .Select(f => f.Modality).ToHashSet(StringComparer.OrdinalIgnoreCase);
@@ -55,11 +50,38 @@ public sealed class MediaEncoders : IDisposable
 
     public string Family { get; }
 
-    public MediaFraming Framing { get; }
-
     public bool UsesMrope { get; }
 
+    /// <summary>
+    /// M-RoPE temporal positions per second of media: Qwen2.5-VL's <c>vision_config.tokens_per_second</c> (2),
+    /// Qwen2.5-Omni's <c>thinker_config.position_id_per_seconds</c> (25; one audio token is 40 ms).
+    /// </summary>
     public double TokensPerSecond { get; }
+
+    /// <summary>The family's placeholder token that only media may occupy (Mol-LLaMA's <c>&lt;mol&gt;</c>); null for others.</summary>
+    public string? Placeholder => Family == MolLlamaConfig.ModelType ? MediaFraming.MolLlama.Placeholder : null;
+
+    /// <summary>
+    /// The text around one item of <paramref name="modality"/> in this family's prompts: Qwen2-VL vision start/end
+    /// tokens, Qwen2.5-Omni <c>&lt;|audio_bos|&gt;</c>/<c>&lt;|audio_eos|&gt;</c> for audio and
+    /// <c>&lt;|vision_bos|&gt;</c>/<c>&lt;|vision_eos|&gt;</c> for images and videos, Mol-LLaMA's bare <c>&lt;mol&gt;</c> runs;
+    /// nothing for other families.
+    /// </summary>
+    public MediaFraming FramingFor(string modality) => (Family, modality.ToLowerInvariant()) switch
+    {
+        ("qwen2_vl" or "qwen2_5_vl", "image" or "video") => MediaFraming.Qwen2VL,
+        ("qwen2_5_omni", "audio") => MediaFraming.Qwen25OmniAudio,
+        ("qwen2_5_omni", "image" or "video") => MediaFraming.Qwen25OmniVision,
+        (MolLlamaConfig.ModelType, _) => MediaFraming.MolLlama,
+        _ => MediaFraming.None,
+    };
+
+    /// <summary>
+    /// Prompt text with media markers plus the items' encodings as one input sequence: each item framed for its
+    /// modality, embeddings in place of the placeholder run, M-RoPE positions when the model uses them.
+    /// </summary>
+    public SequenceInput Splice(string text, IReadOnlyList<MediaItem> items, IReadOnlyList<EncodedMedia> encoded, HfTokenizer tokenizer) =>
+        MediaSplicer.Build(text, encoded, [.. items.Select(i => FramingFor(i.Modality))], tokenizer, UsesMrope, TokensPerSecond, Placeholder);
 
     public IReadOnlySet<string> Modalities { get; }
 
@@ -81,6 +103,18 @@ public sealed class MediaEncoders : IDisposable
         EncoderFor(item) is IMediaPreprocessor preprocessor
             ? preprocessor.Preprocess(item)
             : throw new PluginLoadException($"The {item.Modality} plugin does not expose its preprocessing (IMediaPreprocessor).");
+
+    internal static double TemporalPositionsPerSecond(JsonElement config, string family)
+    {
+        static double? Number(JsonElement parent, string key) =>
+            parent.ValueKind == JsonValueKind.Object && parent.TryGetProperty(key, out var e) && e.TryGetDouble(out double v) ? v : null;
+        if (family == "qwen2_5_omni")
+        {
+            return config.TryGetProperty("thinker_config", out var thinker) ? Number(thinker, "position_id_per_seconds") ?? 25 : 25;
+        }
+
+        return config.TryGetProperty("vision_config", out var vision) ? Number(vision, "tokens_per_second") ?? 2.0 : 2.0;
+    }
 
     private IModalityEncoder EncoderFor(MediaItem item)
     {

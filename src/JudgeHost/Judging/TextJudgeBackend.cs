@@ -183,12 +183,12 @@ public sealed class TextJudgeBackend(TextGenerator generator, HfTokenizer tokeni
         string text = template.Render(chat, addGenerationPrompt: true) + prompt.AssistantPrefix;
         // A family with a placeholder token (Mol-LLaMA's <mol>) goes through the splicer even without media, which
         // refuses the token where no media item put it.
-        if (encoded.Count == 0 && media?.Framing.Placeholder is null)
+        if (encoded.Count == 0 && media?.Placeholder is null)
         {
             return SequenceInput.FromTokens([.. tokenizer.Encode(text, addSpecialTokens: false)]);
         }
 
-        var input = MediaSplicer.Build(text, encoded, tokenizer, media!.Framing, media.UsesMrope, media.TokensPerSecond);
+        var input = media!.Splice(text, prompt.Media, encoded, tokenizer);
         return input.Segments[^1] is SequenceSegment.Tokens { Ids.Count: > 1 }
             ? input
             : throw new InvalidOperationException("A judge prompt must end with text after its last media item.");

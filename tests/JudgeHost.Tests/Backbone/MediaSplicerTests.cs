@@ -57,4 +57,53 @@ public sealed class MediaSplicerTests
         using var image = new EncodedMedia(zeros(1, 8), new PositionLayout.Grid(1, 1, 1, 0));
         Assert.Throws<JudgeHostException>(() => MediaSplicer.Build(text, [image], Qwen, MediaFraming.Qwen2VL, true, 2));
     }
+
+    [Fact]
+    public void Build_OmniImageAndAudio_FramesEachItemForItsModalityAndMatchesTheThinkersPositions()
+    {
+        // The reference prompt "audio_image" of tools/audio/make_omni_thinker_fixtures.py: image (grid 1x8x12 -> 4x6
+        // merged tokens) then 25 audio tokens, positions from the thinker's get_rope_index walk.
+        string dir = Path.Combine(RepoPaths.Fixtures, "parity", "qwen25omni-tiny");
+        var omni = HfTokenizer.Load(dir);
+        using var reference = SafeTensorsFile.Open(Path.Combine(dir, "reference.safetensors"));
+        using var expectedIds = reference.Load("audio_image.input_ids");
+        using var expectedPositions = reference.Load("audio_image.position_ids");
+        using var image = new EncodedMedia(zeros(24, 8), new PositionLayout.Grid(1, 4, 6, 0));
+        using var audio = new EncodedMedia(zeros(25, 8), new PositionLayout.Sequence(25));
+        string text = "<|im_start|>system\nYou are a helpful assistant.<|im_end|>\n<|im_start|>user\n" + MediaSplicer.MarkerFor(0) + MediaSplicer.MarkerFor(1)
+            + "Does the speech match the picture?<|im_end|>\n<|im_start|>assistant\n";
+
+        var input = MediaSplicer.Build(text, [image, audio], [MediaFraming.Qwen25OmniVision, MediaFraming.Qwen25OmniAudio], omni, mrope: true, tokensPerSecond: 25);
+
+        long[] ids = expectedIds.data<long>().ToArray();
+        int at = 0;
+        foreach (var segment in input.Segments)
+        {
+            if (segment is SequenceSegment.Tokens tokens)
+            {
+                Assert.Equal(ids[at..(at + tokens.Length)], tokens.Ids.Select(i => (long)i));
+            }
+            else
+            {
+                long placeholder = ids[at];
+                Assert.All(ids[at..(at + segment.Length)], id => Assert.Equal(placeholder, id));   // the <|IMAGE|> / <|AUDIO|> run
+            }
+
+            at += segment.Length;
+        }
+
+        Assert.Equal(ids.Length, at);
+        Assert.Equal(expectedPositions.data<long>().ToArray(), input.PositionIds!.data<long>().ToArray());
+    }
+
+    [Fact]
+    public void Build_FramingTokenTheTokenizerLacks_IsACorruptCheckpointError()
+    {
+        // The Qwen3 tokenizer has no <|audio_bos|>: spelling it out in characters would silently change the prompt.
+        using var audio = new EncodedMedia(zeros(2, 8), new PositionLayout.Sequence(2));
+
+        var error = Assert.Throws<CorruptCheckpointException>(() => MediaSplicer.Build("a " + MediaSplicer.MarkerFor(0), [audio], [MediaFraming.Qwen25OmniAudio], Qwen, mrope: true, tokensPerSecond: 25));
+
+        Assert.Contains("<|audio_bos|>", error.Message, StringComparison.Ordinal);
+    }
 }

@@ -45,6 +45,16 @@ public sealed class MropePositionsTests
     }
 
     [Fact]
+    public void Video_OmniTemporalRowUses25PositionsPerSecond()
+    {
+        // Qwen2.5-Omni: t = (arange(grid_t) * second_per_grid * position_id_per_seconds).long() = 0, 25, 50 for 1.0 s.
+        var (p, delta) = MropePositions.Build([new PositionSegment.Text(1), new PositionSegment.Media(new PositionLayout.Grid(3, 1, 2, 1.0)), new PositionSegment.Text(1)], 25);
+
+        Assert.Equal([0L, 1, 1, 26, 26, 51, 51, 52], Row(p, 0, 8));
+        Assert.Equal(53 - 8, delta);
+    }
+
+    [Fact]
     public void SequenceLayout_AdvancesLikeText()
     {
         var (p, delta) = MropePositions.Build([new PositionSegment.Text(2), new PositionSegment.Media(new PositionLayout.Sequence(3)), new PositionSegment.Text(1)], 2);

@@ -4,8 +4,9 @@ using JudgeHost.Tests.Plugins;
 namespace JudgeHost.Tests.Cli;
 
 /// <summary>
-/// Base of the CLI tests that run the in-repo vision plugins (built into plugins/ by the solution) on a tiny random
-/// Qwen2.5-VL checkpoint: a private plugin folder holding copies of the named plugins, and the checkpoint, made once.
+/// Base of the CLI tests that run the in-repo media plugins (built into plugins/ by the solution) on a tiny random
+/// Qwen2.5-VL or Qwen2.5-Omni checkpoint: a private plugin folder holding copies of the named plugins, and the
+/// checkpoint, made once.
 /// </summary>
 public abstract class TinyVisionCliTests : IDisposable
 {
@@ -34,6 +35,17 @@ public abstract class TinyVisionCliTests : IDisposable
         if (!Directory.Exists(path))
         {
             TinyVisionCheckpoint.Write(path, Path.Combine(RepoPaths.Fixtures, "tokenizers", "qwen3"), seed: 2);
+        }
+
+        return path;
+    }
+
+    protected string TinyOmni()
+    {
+        string path = Dir.Combine("tiny-omni");
+        if (!Directory.Exists(path))
+        {
+            TinyOmniCheckpoint.Write(path, Path.Combine(RepoPaths.Fixtures, "tokenizers", "qwen3"), seed: 2);
         }
 
         return path;

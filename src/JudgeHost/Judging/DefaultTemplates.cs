@@ -144,6 +144,30 @@ public static class DefaultTemplates
         AssistantPrefix = "<think>",
     };
 
+    /// <summary>
+    /// Flex-Omni's MOS prompt for speech quality (flex-judge <c>test/bvcc_vllm.py</c>): the audio first, then the
+    /// question and the reminder, no candidate (a pointwise request with no candidates scores the audio itself); one
+    /// score on the request's scale, 1–5 by default. With default criteria and scale the system prompt and the user
+    /// text around the audio are the reference's word for word (its rubric is the default criteria).
+    /// </summary>
+    public static JudgeTemplate SpeechMos { get; } = new()
+    {
+        System = Preamble
+            + "Now the user asks you to judge the score of the quality of this speech sample. Score the audio on a mean opinion score (MOS) scale from {min} to {max} "
+            + "(higher = better) based on overall quality. {criteria} After thinking, when you finally reach a conclusion, clearly provide your evaluation score "
+            + "within <answer> </answer> tags, i.e., for example,<answer>3.1</answer>",
+        Prefix = "{media}{question}\n\nRemember to end with <answer>X</answer>.",
+        Candidate = "\n\n[Assistant's Answer]\n{answer}",
+        DefaultCriteria = "Please consider the quality of the speech, the naturalness, and the intelligibility of the speech. "
+            + "1 \u2013 Very Bad: The speech is very unnatural, has poor audio quality, and is nearly impossible to understand. "
+            + "2 \u2013 Poor: The speech sounds unnatural and/or noisy. Only a few words are understandable. "
+            + "3 \u2013 Fair: The speech is somewhat unnatural or contains noticeable noise, but the overall meaning is understandable. "
+            + "4 \u2013 Good: The speech is generally natural and clear, with most of the content easy to understand. "
+            + "5 \u2013 Excellent: The speech is very natural, high in audio quality, and fully intelligible.",
+        Answer = "score",
+        Scale = new ScoreScale(1, 5),
+    };
+
     /// <summary>Built-in templates by name (a request's <c>template</c> field, or a file of that name in --template-dir).</summary>
     public static IReadOnlyDictionary<string, JudgeTemplate> Named { get; } = new Dictionary<string, JudgeTemplate>(StringComparer.Ordinal)
     {
@@ -153,6 +177,7 @@ public static class DefaultTemplates
         ["pairwise_brackets"] = PairwiseBrackets,
         ["ranking"] = Ranking,
         ["binary"] = Binary,
+        ["speech_mos"] = SpeechMos,
         ["mol_pampa"] = MolPampa,
         ["mol_pairwise"] = MolPairwise,
     };

@@ -15,7 +15,8 @@ public sealed record ScoreScale(
     [property: JsonPropertyName("max")] double Max);
 
 /// <summary>
-/// One judging request (one JSONL line of <c>judgehost judge</c>). <c>candidates</c>: 1 for pointwise, 2 for
+/// One judging request (one JSONL line of <c>judgehost judge</c>). <c>candidates</c>: 0 or 1 for pointwise (0: the
+/// media item itself is scored, e.g. speech quality), 2 for
 /// pairwise, 2 or more for ranking, 0 or 1 for binary. <c>label</c> is the gold answer, carried to the output for
 /// <c>eval</c> (a number, "A"/"B"/"tie", a letter ranking like "BAC", or "yes"/"no").
 /// </summary>

@@ -54,7 +54,7 @@ public sealed class JudgeService(IJudgeBackend backend, JudgeOptions options)
         int n = request.Candidates.Count;
         (bool ok, string need) = request.Task switch
         {
-            JudgeTask.Pointwise => (n == 1, "exactly 1 candidate"),
+            JudgeTask.Pointwise => (n <= 1, "0 or 1 candidates (none: the media item itself is scored)"),
             JudgeTask.Pairwise => (n == 2, "exactly 2 candidates"),
             JudgeTask.Ranking => (n is >= 2 and <= 26, "2 to 26 candidates"),
             JudgeTask.Binary => (n <= 1, "0 or 1 candidates"),

@@ -5,6 +5,8 @@
 #   librdkit-dev + libboost-dev (RDKit's C++ headers and libraries, which include Boost's headers): the molecule
 #   plugin's native shim (src/Modalities.Molecule/native) is compiled against them by the plugin's build and loads
 #   librdkit1 at run time.
+#   chromium: the headless browser the web viewer's tests drive (tests/JudgeHost.Tests/Service/ViewerBrowserTests.cs,
+#   over the DevTools protocol); they fail, naming this script, when it is missing.
 # Needs root or password-less sudo when something is missing; prints what it installs.
 set -euo pipefail
 need=()
@@ -12,6 +14,7 @@ need=()
 { ldconfig -p 2>/dev/null || /sbin/ldconfig -p; } | grep -q 'libsoxr\.so\.0 ' || need+=(libsoxr0)
 [ -f /usr/include/rdkit/GraphMol/GraphMol.h ] || need+=(librdkit-dev)
 [ -f /usr/include/boost/version.hpp ] || need+=(libboost-dev)
+command -v chromium >/dev/null 2>&1 || need+=(chromium)
 if ((${#need[@]} == 0)); then
     exit 0
 fi

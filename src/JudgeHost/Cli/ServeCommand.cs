@@ -37,7 +37,7 @@ public static class ServeCommand
 
     public static Command Build()
     {
-        var serve = new Command("serve", "Serve the judge over HTTP: /v1/judge, /v1/judge/batch, /v1/rewards, /v1/best-of-n, /v1/jobs, /health, /ready, /metrics, /openapi/v1.json, and the viewer at /.");
+        var serve = new Command("serve", "Serve the judge over HTTP: /v1/judge, /v1/judge/batch, /v1/rewards, /v1/best-of-n, /v1/jobs, /health, /ready, /metrics, /openapi/v1.json, and the viewer at /viewer/ (media from --media-root, files and jobs from --data-root).");
         foreach (var o in new Option[]
         {
             Model, Urls, MediaRoot, DataRoot, MaxQueue, MaxBatch, BatchWindow, NoBatching, Timeout, MaxBodyMb, MaxItems, MaxCandidates, Drain,
@@ -71,7 +71,8 @@ public static class ServeCommand
             var resolver = new JudgeHost.Plugins.EncoderResolver(app.Services.GetServices<IModalityEncoderFactory>(), app.Catalog);
             using var media = new MediaEncoders(resolver, modelDir, model.Model, app.Services.GetRequiredService<Microsoft.Extensions.Logging.ILoggerFactory>());
             var backend = new TextJudgeBackend(model.Generator, model.RequireTokenizer(), model.RequireTemplate(), model.EosIds, media);
-            await using var server = JudgeServer.Create(options, judgeOptions, backend, Path.GetFileName(Path.TrimEndingDirectorySeparator(Path.GetFullPath(modelDir))), error, parse.GetValue(GlobalOptions.Verbose));
+            options.FfmpegFolder = app.Configuration["Modalities:Video:FfmpegFolder"];
+            await using var server = JudgeServer.Create(options, judgeOptions, backend, Path.GetFileName(Path.TrimEndingDirectorySeparator(Path.GetFullPath(modelDir))), error, parse.GetValue(GlobalOptions.Verbose), MoleculePreview(resolver));
             try
             {
                 await server.StartAsync(ct);
@@ -98,4 +99,8 @@ public static class ServeCommand
         });
         return serve;
     }
+
+    // The viewer draws molecules with the molecule plugin's preprocessing when that plugin is loaded (any checkpoint family).
+    private static IMediaPreprocessor? MoleculePreview(JudgeHost.Plugins.EncoderResolver resolver) =>
+        resolver.Factories.Where(f => string.Equals(f.Modality, "molecule", StringComparison.OrdinalIgnoreCase)).OfType<IMediaPreprocessor>().FirstOrDefault();
 }

@@ -33,22 +33,15 @@ public static class EvalReport
         md.AppendLine(Table(tasks));
         foreach (var t in tasks)
         {
-            string image = Path.Combine(dir, $"{stem}.{t.Task}.png");
-            if (t.Task == "pointwise")
-            {
-                Scatter(t, image);
-                md.AppendLine(CultureInfo.InvariantCulture, $"## {t.Task}: score vs label").AppendLine();
-            }
-            else if (t.Task != "ranking")
-            {
-                Confusion(t, image);
-                md.AppendLine(CultureInfo.InvariantCulture, $"## {t.Task}: confusion matrix (rows gold, columns predicted)").AppendLine();
-            }
-            else
+            using var plot = BuildPlot(t, out var size);
+            if (plot is null)
             {
                 continue;
             }
 
+            string image = Path.Combine(dir, $"{stem}.{t.Task}.png");
+            plot.SavePng(image, size.Width, size.Height);
+            md.AppendLine(CultureInfo.InvariantCulture, $"## {t.Task}: {PlotTitle(t)}").AppendLine();
             images.Add(image);
             md.AppendLine(CultureInfo.InvariantCulture, $"![{t.Task}]({Path.GetFileName(image)})").AppendLine();
         }
@@ -57,7 +50,28 @@ public static class EvalReport
         return images;
     }
 
-    private static void Scatter(TaskEvaluation t, string path)
+    /// <summary>What the task's plot shows, or null when it has none (ranking).</summary>
+    public static string? PlotTitle(TaskEvaluation t) => t.Task switch
+    {
+        "pointwise" => "score vs label",
+        "ranking" => null,
+        _ => "confusion matrix (rows gold, columns predicted)",
+    };
+
+    /// <summary>The task's plot as PNG bytes (the report's image, for the viewer), or null when the task has none.</summary>
+    public static byte[]? PlotPng(TaskEvaluation t)
+    {
+        using var plot = BuildPlot(t, out var size);
+        return plot?.GetImageBytes(size.Width, size.Height, ImageFormat.Png);
+    }
+
+    private static Plot? BuildPlot(TaskEvaluation t, out (int Width, int Height) size)
+    {
+        size = t.Task == "pointwise" ? (600, 450) : (500, 450);
+        return PlotTitle(t) is null ? null : t.Task == "pointwise" ? Scatter(t) : Confusion(t);
+    }
+
+    private static Plot Scatter(TaskEvaluation t)
     {
         var points = t.Gold.Zip(t.Predicted).Where(p => p.Second != Evaluation.UnparsedLabel)
             .Select(p => (X: double.Parse(p.First, CultureInfo.InvariantCulture), Y: double.Parse(p.Second, CultureInfo.InvariantCulture))).ToArray();
@@ -70,10 +84,10 @@ public static class EvalReport
         plot.Title($"{t.Task}: judge score vs label ({points.Length} parsed of {t.Gold.Count})");
         plot.XLabel("label");
         plot.YLabel("judge score");
-        plot.SavePng(path, 600, 450);
+        return plot;
     }
 
-    private static void Confusion(TaskEvaluation t, string path)
+    private static Plot Confusion(TaskEvaluation t)
     {
         var labels = t.Gold.Concat(t.Predicted).Distinct().Order(StringComparer.Ordinal).ToList();
         int[,] counts = Metrics.ConfusionMatrix(t.Predicted, t.Gold, labels);
@@ -105,7 +119,7 @@ public static class EvalReport
         plot.XLabel("predicted");
         plot.YLabel("gold");
         plot.Title($"{t.Task}: confusion matrix");
-        plot.SavePng(path, 500, 450);
+        return plot;
     }
 
     private static string Format(double v) => double.IsNaN(v) ? "n/a" : v.ToString("0.####", CultureInfo.InvariantCulture);

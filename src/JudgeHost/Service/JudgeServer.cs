@@ -1,4 +1,5 @@
 using System.Diagnostics.Metrics;
+using JudgeHost.Abstractions;
 using JudgeHost.Hosting;
 using JudgeHost.Judging;
 using JudgeHost.Store;
@@ -27,14 +28,16 @@ public sealed class JudgeServer : IAsyncDisposable
     private readonly JudgeScheduler _scheduler;
     private readonly UploadStore _uploads;
     private readonly Admission _admission;
+    private readonly VideoFrames _frames;
     private Timer? _drain;
 
-    private JudgeServer(WebApplication app, JudgeScheduler scheduler, UploadStore uploads, Admission admission)
+    private JudgeServer(WebApplication app, JudgeScheduler scheduler, UploadStore uploads, Admission admission, VideoFrames frames)
     {
         _app = app;
         _scheduler = scheduler;
         _uploads = uploads;
         _admission = admission;
+        _frames = frames;
     }
 
     /// <summary>The addresses Kestrel is bound to (after <see cref="StartAsync"/>; port 0 resolved).</summary>
@@ -43,8 +46,11 @@ public sealed class JudgeServer : IAsyncDisposable
 
     public JudgeScheduler Scheduler => _scheduler;
 
-    /// <summary>Builds the server over <paramref name="backend"/> (the loaded model's, or a test double).</summary>
-    public static JudgeServer Create(ServeOptions options, JudgeOptions judgeOptions, IJudgeBackend backend, string modelName, TextWriter log, bool verbose = false)
+    /// <summary>
+    /// Builds the server over <paramref name="backend"/> (the loaded model's, or a test double). <paramref name="molecules"/>:
+    /// the molecule plugin's preprocessing, for the viewer's molecule drawings (null: molecules shown as SMILES text).
+    /// </summary>
+    public static JudgeServer Create(ServeOptions options, JudgeOptions judgeOptions, IJudgeBackend backend, string modelName, TextWriter log, bool verbose = false, IMediaPreprocessor? molecules = null)
     {
         options.Validate();
         judgeOptions.Validate();
@@ -93,7 +99,8 @@ public sealed class JudgeServer : IAsyncDisposable
         scheduler.BatchCompleted += metrics.Batch;
         var judge = new JudgeService(scheduler, judgeOptions);
         var context = new RequestContext(options, admission, uploads, metrics);
-        var server = new JudgeServer(app, scheduler, uploads, admission);
+        var frames = new VideoFrames(options.FfmpegFolder);
+        var server = new JudgeServer(app, scheduler, uploads, admission, frames);
 
         // Answers the framework gives without a body (no route, wrong method or content type) get a problem+json saying why.
         app.UseStatusCodePages(async status =>
@@ -118,6 +125,8 @@ public sealed class JudgeServer : IAsyncDisposable
         }).WithTags("health").WithSummary("Readiness: the model is loaded and requests are admitted (503 while shutting down).").Produces<ReadyResponse>(200).Produces<ReadyResponse>(503);
         new JudgeEndpoints(judge, options, new MediaResolver(options.MediaRoot), context, metrics).Map(app);
         new JobEndpoints(options, metrics).Map(app);
+        new MediaPreviewEndpoints(new MediaResolver(options.MediaRoot), frames, molecules, metrics).Map(app);
+        new ViewerEndpoints(options, metrics).Map(app);
 
         app.Lifetime.ApplicationStopping.Register(() =>
         {
@@ -146,5 +155,6 @@ public sealed class JudgeServer : IAsyncDisposable
         }
 
         _uploads.Dispose();
+        _frames.Dispose();
     }
 }

@@ -16,6 +16,9 @@ public sealed class ServeOptions
     /// <summary>Folder of judged JSONL files and job stores (<c>*.job.db</c>) the job endpoints and the viewer read; null: none.</summary>
     public string? DataRoot { get; set; }
 
+    /// <summary>Folder holding ffmpeg and ffprobe for the viewer's video frames (the video plugin's <c>FfmpegFolder</c>); null: the PATH.</summary>
+    public string? FfmpegFolder { get; set; }
+
     /// <summary>Requests admitted at once (queued or running); more are answered 429 with Retry-After.</summary>
     public int MaxQueue { get; set; } = 64;
 

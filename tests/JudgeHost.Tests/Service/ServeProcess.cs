@@ -1,0 +1,127 @@
+using System.Diagnostics;
+using System.Text;
+using System.Text.RegularExpressions;
+
+namespace JudgeHost.Tests.Service;
+
+/// <summary>
+/// <c>judgehost serve</c> as its own process (the executable built beside the tests), on a free loopback port; stopped
+/// with SIGTERM as a service manager would, killed only if it does not drain in time.
+/// </summary>
+public sealed partial class ServeProcess : IAsyncDisposable
+{
+    private readonly Process _process;
+    private readonly StringBuilder _log;
+
+    private ServeProcess(Process process, StringBuilder log, Uri address)
+    {
+        _process = process;
+        _log = log;
+        BaseAddress = address;
+    }
+
+    public Uri BaseAddress { get; }
+
+    public string Log
+    {
+        get
+        {
+            lock (_log)
+            {
+                return _log.ToString();
+            }
+        }
+    }
+
+    public static async Task<ServeProcess> StartAsync(params string[] serveArguments)
+    {
+        string exe = Path.Combine(AppContext.BaseDirectory, "judgehost");
+        var start = new ProcessStartInfo(exe) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        foreach (string a in serveArguments)
+        {
+            start.ArgumentList.Add(a);
+        }
+
+        var process = Process.Start(start) ?? throw new InvalidOperationException($"'{exe}' could not be started.");
+        var log = new StringBuilder();
+        var listening = new TaskCompletionSource<Uri>(TaskCreationOptions.RunContinuationsAsynchronously);
+        void OnLine(string? line)
+        {
+            if (line is null)
+            {
+                listening.TrySetException(new InvalidOperationException($"judgehost serve exited before listening:\n{Snapshot(log)}"));
+                return;
+            }
+
+            lock (log)
+            {
+                log.AppendLine(line);
+            }
+
+            if (ListeningLine().Match(line) is { Success: true } m)
+            {
+                listening.TrySetResult(new Uri(m.Groups[1].Value + "/"));
+            }
+        }
+
+        process.OutputDataReceived += (_, e) => OnLine(e.Data);
+        process.ErrorDataReceived += (_, e) =>
+        {
+            if (e.Data is not null)
+            {
+                lock (log)
+                {
+                    log.AppendLine(e.Data);
+                }
+            }
+        };
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+        try
+        {
+            return new ServeProcess(process, log, await listening.Task.WaitAsync(TimeSpan.FromSeconds(120)));
+        }
+        catch
+        {
+            process.Kill(entireProcessTree: true);
+            await process.WaitForExitAsync();
+            process.Dispose();
+            throw;
+        }
+    }
+
+    private static string Snapshot(StringBuilder log)
+    {
+        lock (log)
+        {
+            return log.ToString();
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (!_process.HasExited)
+        {
+            using (var term = Process.Start("kill", ["-TERM", _process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)]))   // graceful drain
+            {
+                await term.WaitForExitAsync();
+            }
+
+            using var wait = new CancellationTokenSource(TimeSpan.FromSeconds(20));
+            try
+            {
+                await _process.WaitForExitAsync(wait.Token);
+            }
+            catch (OperationCanceledException)
+            {
+                _process.Kill(entireProcessTree: true);
+                await _process.WaitForExitAsync();
+            }
+        }
+
+        _process.Dispose();
+    }
+
+    [GeneratedRegex(@"listening on (http://[^\s,]+)")]
+    private static partial Regex ListeningLine();
+}

@@ -32,9 +32,10 @@ public sealed record MoleculeStructure(
 /// <summary>
 /// A molecule drawing from the molecule plugin's preprocessing (<c>inspect molecule</c>'s tensors): atoms and bond
 /// types from the OGB graph features, positions from the plugin's RDKit conformer (ETKDG + MMFF, hydrogens removed)
-/// projected onto its plane of largest spread (principal axes), drawn as a skeletal formula in SVG (carbons
+/// projected onto its plane of largest spread (principal axes) and relaxed by stress majorization (bonds of one
+/// length, 120° angles, other distances as in the conformer), drawn as a skeletal formula in SVG (carbons
 /// unlabelled, heteroatoms with their hydrogens and charges, double/triple bonds as parallel lines, aromatic bonds
-/// with a dashed inner line). A projection of a 3-D conformer, not RDKit's 2-D depiction: crowded molecules can overlap.
+/// with a dashed inner line). Not RDKit's own 2-D depiction: large or crowded molecules can still overlap.
 /// </summary>
 public static class MoleculeDrawing
 {
@@ -72,17 +73,20 @@ public static class MoleculeDrawing
             xyz = c.Length == (n + 2) * 3 ? c[3..^3] : null;
         }
 
-        var xy = xyz is null ? null : Project(xyz, n, bonds);
+        var xy = xyz is null ? null : Layout(xyz, n, bonds);
         var atoms = Enumerable.Range(0, n).Select(i => new MoleculeAtom(
             i, atomic[i] >= 0 && atomic[i] < Elements.Length ? Elements[atomic[i]] : "?", (int)feat[(i * 9) + 3] - 5, (int)feat[(i * 9) + 4], feat[(i * 9) + 7] == 1,
             xy?[i].X, xy?[i].Y)).ToList();
         return xy is null
             ? new MoleculeStructure(atoms, bonds, null, "no drawing: the conformer does not cover every atom (explicit hydrogens, or more than 512 heavy atoms)")
-            : new MoleculeStructure(atoms, bonds, Svg(atoms, bonds), "2-D projection of the plugin's RDKit conformer (ETKDG + MMFF) onto its principal plane");
+            : new MoleculeStructure(atoms, bonds, Svg(atoms, bonds), "2-D layout from the plugin's RDKit conformer (ETKDG + MMFF): projected onto its principal plane, bonds and angles evened out");
     }
 
-    /// <summary>Coordinates projected onto the two principal axes, centred, scaled to a mean bond length of 1.</summary>
-    public static (double X, double Y)[] Project(double[] xyz, int n, IReadOnlyList<MoleculeBond> bonds)
+    /// <summary>
+    /// 2-D positions: the conformer projected onto its two principal axes, scaled to a mean bond length of 1, then
+    /// relaxed so bonds have length 1, bond angles open to 120° and other distances follow the conformer.
+    /// </summary>
+    public static (double X, double Y)[] Layout(double[] xyz, int n, IReadOnlyList<MoleculeBond> bonds)
     {
         ArgumentNullException.ThrowIfNull(xyz);
         ArgumentNullException.ThrowIfNull(bonds);
@@ -123,7 +127,96 @@ public static class MoleculeDrawing
         }
 
         double length = bonds.Count == 0 ? 1.5 : bonds.Average(b => Math.Max(1e-3, Distance(points[b.Begin], points[b.End])));
-        return [.. points.Select(p => (p.X / length, -p.Y / length))];
+        for (int i = 0; i < n; i++)
+        {
+            points[i] = (points[i].X / length, -points[i].Y / length);
+        }
+
+        Relax(points, Targets(xyz, n, bonds, length));
+        return points;
+    }
+
+    // Target 2-D distances: 1 for bonded atoms, √3 two bonds apart (a 120° angle), the conformer's own distance
+    // (in mean bond lengths) for everything else, so rings keep their shape and chains open up.
+    private static double[,] Targets(double[] xyz, int n, IReadOnlyList<MoleculeBond> bonds, double bondLength)
+    {
+        var hops = new int[n, n];
+        var neighbours = Enumerable.Range(0, n).Select(_ => new List<int>()).ToArray();
+        foreach (var b in bonds)
+        {
+            neighbours[b.Begin].Add(b.End);
+            neighbours[b.End].Add(b.Begin);
+        }
+
+        var target = new double[n, n];
+        for (int i = 0; i < n; i++)
+        {
+            foreach (int j in neighbours[i])
+            {
+                hops[i, j] = 1;
+                foreach (int k in neighbours[j])
+                {
+                    if (k != i && hops[i, k] != 1)
+                    {
+                        hops[i, k] = 2;
+                    }
+                }
+            }
+        }
+
+        for (int i = 0; i < n; i++)
+        {
+            for (int j = 0; j < n; j++)
+            {
+                double dx = xyz[3 * i] - xyz[3 * j], dy = xyz[(3 * i) + 1] - xyz[(3 * j) + 1], dz = xyz[(3 * i) + 2] - xyz[(3 * j) + 2];
+                target[i, j] = hops[i, j] switch { 1 => 1, 2 => Math.Sqrt(3), _ => Math.Max(1, Math.Sqrt((dx * dx) + (dy * dy) + (dz * dz)) / bondLength) };
+            }
+        }
+
+        return target;
+    }
+
+    // Stress majorization (Gansner, Koren and North 2004), one atom at a time, weights 1/d²: moves the projection as
+    // little as it takes to bring every pair near its target distance.
+    private static void Relax((double X, double Y)[] points, double[,] target)
+    {
+        int n = points.Length;
+        for (int sweep = 0; sweep < 200; sweep++)
+        {
+            double moved = 0;
+            for (int i = 0; i < n; i++)
+            {
+                double sx = 0, sy = 0, sw = 0;
+                for (int j = 0; j < n; j++)
+                {
+                    if (j == i)
+                    {
+                        continue;
+                    }
+
+                    double d = target[i, j], w = 1 / (d * d);
+                    double dx = points[i].X - points[j].X, dy = points[i].Y - points[j].Y;
+                    double r = Math.Sqrt((dx * dx) + (dy * dy));
+                    if (r < 1e-9)
+                    {
+                        (dx, dy, r) = (1e-3 * (i - j), 1e-3, 1e-3 * Math.Sqrt(((i - j) * (i - j)) + 1));   // coincident: nudge apart
+                    }
+
+                    sx += w * (points[j].X + (d * dx / r));
+                    sy += w * (points[j].Y + (d * dy / r));
+                    sw += w;
+                }
+
+                var next = (sx / sw, sy / sw);
+                moved = Math.Max(moved, Distance(next, points[i]));
+                points[i] = next;
+            }
+
+            if (moved < 1e-4)
+            {
+                break;
+            }
+        }
     }
 
     private static (double[] U, double[] V) PrincipalAxes(double[,] cov)

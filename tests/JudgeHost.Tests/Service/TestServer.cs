@@ -26,12 +26,12 @@ public sealed class TestServer : IAsyncDisposable
 
     public JudgeClient Client { get; }
 
-    public static async Task<TestServer> StartAsync(IJudgeBackend backend, Action<ServeOptions>? configure = null, JudgeOptions? judge = null)
+    public static async Task<TestServer> StartAsync(IJudgeBackend backend, Action<ServeOptions>? configure = null, JudgeOptions? judge = null, JudgeHost.Abstractions.IMediaPreprocessor? molecules = null)
     {
         var options = new ServeOptions { Urls = "http://127.0.0.1:0", BatchWindowMs = 0, DrainSeconds = 2 };
         configure?.Invoke(options);
         var log = new StringWriter();
-        var server = JudgeServer.Create(options, judge ?? new JudgeOptions { MaxNewTokens = 256 }, backend, "test-judge", TextWriter.Synchronized(log));
+        var server = JudgeServer.Create(options, judge ?? new JudgeOptions { MaxNewTokens = 256 }, backend, "test-judge", TextWriter.Synchronized(log), molecules: molecules);
         await server.StartAsync();
         return new TestServer(server, log);
     }

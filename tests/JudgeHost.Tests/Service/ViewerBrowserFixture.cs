@@ -28,6 +28,7 @@ public sealed class ViewerBrowserFixture : IAsyncLifetime, IDisposable
         TinyCheckpoint.WriteWithTokenizer(model, "qwen2", new TinyCheckpoint.Shape(Hidden: 32, Intermediate: 64, Heads: 2, KvHeads: 1), Path.Combine(RepoPaths.Fixtures, "tokenizers", "qwen3"), seed: 3);
         Judged = ViewerData.Write(MediaRoot, DataRoot);
         Directory.CreateDirectory(_dir.Combine("no-plugins"));
+        await RunPipelinesAsync(model);
         try
         {
             Serve = await ServeProcess.StartAsync(
@@ -39,6 +40,25 @@ public sealed class ViewerBrowserFixture : IAsyncLifetime, IDisposable
             await Browser.DisposeAsync();
             Browser = null!;
             throw;
+        }
+    }
+
+    // A stored best-of-n job and a dpo output, written by the real commands judging with the tiny random checkpoint
+    // (whose verdicts are honestly unreadable: no choice, every pair dropped).
+    private async Task RunPipelinesAsync(string model)
+    {
+        string prompts = Path.Combine(DataRoot, ViewerData.PipelinePrompts);
+        Directory.CreateDirectory(Path.GetDirectoryName(prompts)!);
+        File.WriteAllLines(prompts, ViewerData.PipelinePromptLines);
+        string[] common = ["--model", model, "--input", prompts, "--max-new-tokens", "8", "--dtype", "float32"];
+        var best = await Cli.CliRunner.RunAsync(["--plugins-dir", _dir.Combine("no-plugins"), "best-of-n", .. common, "--method", "knockout", "--output", Path.Combine(DataRoot, "jobs", "knockout.jsonl")]);
+        var dpo = await Cli.CliRunner.RunAsync(["--plugins-dir", _dir.Combine("no-plugins"), "dpo", .. common, "--output", Path.Combine(DataRoot, ViewerData.Dpo)]);
+        foreach (var (name, run) in new[] { ("best-of-n", best), ("dpo", dpo) })
+        {
+            if (run.ExitCode != 0)
+            {
+                throw new InvalidOperationException($"{name} exited with {run.ExitCode}: {run.Error}");
+            }
         }
     }
 

@@ -122,6 +122,53 @@ public sealed class ViewerBrowserTests(ViewerBrowserFixture fixture) : IClassFix
         Assert.Empty(page.Errors);
     }
 
+    [Fact]
+    public async Task AudioItem_ShowsAPlayerThatLoadsTheFile()
+    {
+        await using var page = await fixture.OpenAsync($"file={Uri.EscapeDataString(ViewerData.Judged)}&item=clear-speech");
+        byte[] wav = File.ReadAllBytes(Path.Combine(fixture.MediaRoot, "speech.wav"));
+        double seconds = (wav.Length - 44) / (double)BitConverter.ToInt32(wav, 28);   // data bytes / byte rate (canonical 44-byte header)
+
+        await page.WaitForAsync("(() => { const a = document.querySelector('#detail audio'); return a && a.readyState >= 1 && a.duration > 0; })()", "the audio player to load the file");
+        Assert.Equal(seconds, await page.EvaluateAsync<double>("document.querySelector('#detail audio').duration"), 0.02);
+        Assert.True(await page.EvaluateAsync<bool>("document.querySelector('#detail audio').controls"));
+        Assert.Empty(page.Errors);
+    }
+
+    [Fact]
+    public async Task StoredJob_IsListed_AndItsRecordsBrowsed()
+    {
+        await using var page = await fixture.OpenAsync($"job={Uri.EscapeDataString(ViewerData.BestOfNJob)}");
+        var records = File.ReadAllLines(Path.Combine(fixture.DataRoot, "jobs", "knockout.jsonl")).Select(l => JsonNode.Parse(l)!).ToList();
+
+        string[] jobs = await page.EvaluateAsync<string[]>("[...document.querySelectorAll('#source optgroup[label=\"Stored jobs\"] option')].map(o => o.value)");
+        Assert.Contains($"job:{ViewerData.BestOfNJob}", jobs);
+        Assert.Equal(records.Select(r => r["id"]!.GetValue<string>()), await ListedIdsAsync(page));
+        Assert.Equal(records[0]["status"]!.GetValue<string>(), await TextAsync(page, "#detail .badge"));
+        Assert.Equal(records[0]["candidates"]!.AsArray().Count, await page.EvaluateAsync<int>("document.querySelectorAll('#detail .candidate').length"));
+        Assert.Equal(records[0]["judgments"]!.AsArray().Count, await page.EvaluateAsync<int>("document.querySelectorAll('#detail details.judgment').length"));
+
+        // The tiny random judge cannot write a verdict: every prompt has parse failures, none is chosen.
+        await SetFilterAsync(page, "filter-parse", "failure");
+        Assert.Equal(records.Where(r => r["parse_failures"]!.GetValue<int>() > 0).Select(r => r["id"]!.GetValue<string>()), await ListedIdsAsync(page));
+        Assert.Empty(page.Errors);
+    }
+
+    [Fact]
+    public async Task DpoOutput_ShowsThePrompt_AndWhyPairsWereDropped()
+    {
+        await using var page = await fixture.OpenAsync($"file={Uri.EscapeDataString(ViewerData.Dpo)}&item=capital");
+        var record = File.ReadAllLines(Path.Combine(fixture.DataRoot, ViewerData.Dpo)).Select(l => JsonNode.Parse(l)!).Single(r => r["id"]!.GetValue<string>() == "capital");
+
+        Assert.Equal("What is the capital of Italy?", await TextAsync(page, "#detail .instruction"));
+        Assert.Equal(["Rome", "Milan"], await page.EvaluateAsync<string[]>("[...document.querySelectorAll('#detail .candidate .text')].map(c => c.innerText)"));
+        var dropped = record["dropped"]!.AsArray();
+        Assert.NotEmpty(dropped);
+        string table = await page.EvaluateAsync<string>("[...document.querySelectorAll('#detail h3')].find(h => h.innerText.toLowerCase() === 'pairs dropped').nextElementSibling.innerText");
+        Assert.All(dropped, d => Assert.Contains(d!["reason"]!.GetValue<string>(), table));
+        Assert.Empty(page.Errors);
+    }
+
     [Theory]
     [InlineData("../tiny/config.json")]              // climbs out of the media root
     [InlineData("/etc/passwd")]                      // an absolute path elsewhere

@@ -11,13 +11,24 @@ namespace JudgeHost.Tests.Service;
 /// What the viewer tests browse: a media root (an image and a video from the plugins' fixtures) and a data root with
 /// a <c>judge</c> input file, its output as the real judging code writes it (JudgeService over a scripted judge whose
 /// answers are known: a pairwise image item whose orders agree, a position-biased pair whose orders disagree, an
-/// unreadable verdict, a video score, a yes/no and a ranking), and a best-of-n record.
+/// unreadable verdict, a video score, yes/no on an image and on audio, and a ranking), and a best-of-n record; the
+/// fixture adds a stored best-of-n job and a dpo output made by the real commands on the tiny checkpoint.
 /// </summary>
 public static class ViewerData
 {
     public const string Requests = "run/requests.jsonl";
     public const string Judged = "run/judged.jsonl";
     public const string BestOfN = "best.jsonl";
+    public const string PipelinePrompts = "jobs/prompts.jsonl";
+    public const string BestOfNJob = "jobs/knockout.jsonl.job.db";
+    public const string Dpo = "jobs/dpo.jsonl";
+
+    /// <summary>Prompts with candidates for the real <c>best-of-n</c> and <c>dpo</c> commands on the tiny checkpoint.</summary>
+    public static readonly string[] PipelinePromptLines =
+    [
+        """{"id":"prime","instruction":"Name a prime number.","candidates":["7","9","15"]}""",
+        """{"id":"capital","instruction":"What is the capital of Italy?","candidates":["Rome","Milan"]}""",
+    ];
 
     private static readonly string[] RequestLines =
     [
@@ -26,6 +37,7 @@ public static class ViewerData
         """{"id":"unreadable","task":"pointwise","instruction":"Rate the answer to 2+2.","candidates":["four, I think"],"label":4}""",
         """{"id":"rate-video","task":"pointwise","instruction":"Rate how well the description matches the video.","media":[{"modality":"video","path":"clip.mp4"}],"candidates":["q=4 A colourful test pattern."],"label":4}""",
         """{"id":"natural-photo","task":"binary","instruction":"Does this image look like a natural photograph?","aspect":"naturalness","media":[{"modality":"image","path":"images/photo.jpg"}],"label":"yes"}""",
+        """{"id":"clear-speech","task":"binary","instruction":"Is the speech clear?","aspect":"naturalness","media":[{"modality":"audio","path":"speech.wav"}],"label":"yes"}""",
         """{"id":"rank-three","task":"ranking","instruction":"Rank the answers to 'name a prime'.","candidates":["q=2 nine","q=9 seven","q=5 eleven-ish"],"label":"BCA"}""",
     ];
 
@@ -54,11 +66,12 @@ public static class ViewerData
         Directory.CreateDirectory(Path.Combine(mediaRoot, "images"));
         File.Copy(Path.Combine(RepoPaths.Root, "tests", "Modalities.Image.Tests", "Fixtures", "images", "photo_q90_320x240.jpg"), Path.Combine(mediaRoot, "images", "photo.jpg"));
         File.Copy(Path.Combine(RepoPaths.Root, "tests", "Modalities.Video.Tests", "Fixtures", "videos", "h264_320x240_30fps_3s.mp4"), Path.Combine(mediaRoot, "clip.mp4"));
+        File.Copy(Path.Combine(RepoPaths.Root, "tests", "Modalities.Audio.Tests", "Fixtures", "audio", "speech_22050_s16.wav"), Path.Combine(mediaRoot, "speech.wav"));
 
         Directory.CreateDirectory(Path.Combine(dataRoot, "run"));
         File.WriteAllLines(Path.Combine(dataRoot, Requests), RequestLines);
         var requests = RequestLines.Select(l => JsonSerializer.Deserialize<JudgeRequest>(l, JudgeJson.Options)!).ToList();
-        var judge = new JudgeService(new ScriptedBackend(Script) { Modalities = new HashSet<string> { "image", "video" } }, new JudgeOptions { MaxNewTokens = 256 });
+        var judge = new JudgeService(new ScriptedBackend(Script) { Modalities = new HashSet<string> { "image", "video", "audio" } }, new JudgeOptions { MaxNewTokens = 256 });
         var results = judge.Judge(requests);
         File.WriteAllLines(Path.Combine(dataRoot, Judged), results.Select(r => JsonSerializer.Serialize(r, JudgeJson.Options)));
 

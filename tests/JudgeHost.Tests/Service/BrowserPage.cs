@@ -72,6 +72,15 @@ public sealed class BrowserPage : IAsyncDisposable
         }
     }
 
+    /// <summary>Presses and releases a key (DevTools key name, e.g. <c>ArrowDown</c>) as a user would.</summary>
+    public async Task PressKeyAsync(string key)
+    {
+        foreach (string type in new[] { "keyDown", "keyUp" })
+        {
+            await SendAsync("Input.dispatchKeyEvent", new JsonObject { ["type"] = type, ["key"] = key, ["code"] = key });
+        }
+    }
+
     /// <summary>Writes a PNG of the viewport (for looking at a failing page).</summary>
     public async Task ScreenshotAsync(string path)
     {

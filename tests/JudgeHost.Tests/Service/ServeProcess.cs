@@ -33,9 +33,31 @@ public sealed partial class ServeProcess : IAsyncDisposable
         }
     }
 
+    private static string Executable => Path.Combine(AppContext.BaseDirectory, "judgehost");
+
+    /// <summary>Runs another judgehost command to its end; throws with its output when it fails.</summary>
+    public static async Task RunAsync(params string[] arguments)
+    {
+        var start = new ProcessStartInfo(Executable) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        foreach (string a in arguments)
+        {
+            start.ArgumentList.Add(a);
+        }
+
+        using var process = Process.Start(start) ?? throw new InvalidOperationException($"'{Executable}' could not be started.");
+        var output = process.StandardOutput.ReadToEndAsync();
+        var errors = process.StandardError.ReadToEndAsync();
+        using var limit = new CancellationTokenSource(TimeSpan.FromMinutes(5));
+        await process.WaitForExitAsync(limit.Token);
+        if (process.ExitCode != 0)
+        {
+            throw new InvalidOperationException($"judgehost {string.Join(' ', arguments)} exited with {process.ExitCode}:\n{await output}\n{await errors}");
+        }
+    }
+
     public static async Task<ServeProcess> StartAsync(params string[] serveArguments)
     {
-        string exe = Path.Combine(AppContext.BaseDirectory, "judgehost");
+        string exe = Executable;
         var start = new ProcessStartInfo(exe) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
         foreach (string a in serveArguments)
         {

@@ -43,23 +43,16 @@ public sealed class ViewerBrowserFixture : IAsyncLifetime, IDisposable
         }
     }
 
-    // A stored best-of-n job and a dpo output, written by the real commands judging with the tiny random checkpoint
-    // (whose verdicts are honestly unreadable: no choice, every pair dropped).
+    // A stored best-of-n job and a dpo output, written by the real commands (own processes: no libtorch state shared
+    // with other tests) judging with the tiny random checkpoint, whose verdicts are honestly unreadable.
     private async Task RunPipelinesAsync(string model)
     {
         string prompts = Path.Combine(DataRoot, ViewerData.PipelinePrompts);
         Directory.CreateDirectory(Path.GetDirectoryName(prompts)!);
         File.WriteAllLines(prompts, ViewerData.PipelinePromptLines);
-        string[] common = ["--model", model, "--input", prompts, "--max-new-tokens", "8", "--dtype", "float32"];
-        var best = await Cli.CliRunner.RunAsync(["--plugins-dir", _dir.Combine("no-plugins"), "best-of-n", .. common, "--method", "knockout", "--output", Path.Combine(DataRoot, "jobs", "knockout.jsonl")]);
-        var dpo = await Cli.CliRunner.RunAsync(["--plugins-dir", _dir.Combine("no-plugins"), "dpo", .. common, "--output", Path.Combine(DataRoot, ViewerData.Dpo)]);
-        foreach (var (name, run) in new[] { ("best-of-n", best), ("dpo", dpo) })
-        {
-            if (run.ExitCode != 0)
-            {
-                throw new InvalidOperationException($"{name} exited with {run.ExitCode}: {run.Error}");
-            }
-        }
+        string[] common = ["--plugins-dir", _dir.Combine("no-plugins"), "--model", model, "--input", prompts, "--max-new-tokens", "8", "--dtype", "float32"];
+        await ServeProcess.RunAsync(["best-of-n", .. common, "--method", "knockout", "--output", Path.Combine(DataRoot, "jobs", "knockout.jsonl")]);
+        await ServeProcess.RunAsync(["dpo", .. common, "--output", Path.Combine(DataRoot, ViewerData.Dpo)]);
     }
 
     /// <summary>A new tab showing <c>/viewer/?QUERY</c>, once the page has loaded its source.</summary>

@@ -77,7 +77,14 @@ public sealed class ViewerBrowserTests(ViewerBrowserFixture fixture) : IClassFix
         Assert.Contains("no verdict here", await TextAsync(page, "#detail .answer"));
 
         await SetFilterAsync(page, "filter-parse", "parsed");
-        Assert.Equal(fixture.Judged.Where(r => r.Status != "unparsed").Select(r => r.Id), await ListedIdsAsync(page));
+        string[] parsed = [.. fixture.Judged.Where(r => r.Status != "unparsed").Select(r => r.Id)];
+        Assert.Equal(parsed, await ListedIdsAsync(page));
+
+        // The keyboard walks the filtered list.
+        Assert.Equal(parsed[0], await TextAsync(page, "#detail h2"));
+        await page.PressKeyAsync("ArrowDown");
+        Assert.Equal(parsed[1], await TextAsync(page, "#detail h2"));
+        Assert.Equal(parsed[1], (await page.EvaluateAsync("document.querySelector('#items li.selected').dataset.id")).GetString());
         Assert.Empty(page.Errors);
     }
 

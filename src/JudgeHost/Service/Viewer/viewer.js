@@ -551,6 +551,17 @@ async function start() {
     $(id).addEventListener('change', () => { applyFilters(); if (!$('summary-view').hidden) renderSummary(); });
   }
   $('filter-search').addEventListener('input', applyFilters);
+  document.addEventListener('keydown', (e) => {
+    // j/k or the arrow keys walk the list (not while typing in a field).
+    if (e.target.closest('input, select, textarea') || e.ctrlKey || e.metaKey || e.altKey) return;
+    const step = { ArrowDown: 1, j: 1, ArrowUp: -1, k: -1 }[e.key];
+    if (!step || state.shown.length === 0) return;
+    const at = state.shown.indexOf(state.selected);
+    const next = state.shown[Math.min(state.shown.length - 1, Math.max(0, at + step))];
+    select(next);
+    $('items').querySelector(`li[data-id="${CSS.escape(next.id)}"]`)?.scrollIntoView({ block: 'nearest' });
+    e.preventDefault();
+  });
   $('tab-items').addEventListener('click', () => showTab(false));
   $('tab-summary').addEventListener('click', () => showTab(true));
 

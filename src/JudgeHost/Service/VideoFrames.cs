@@ -45,7 +45,7 @@ public sealed class VideoFrames(string? ffmpegFolder) : IDisposable
         }
     }
 
-    /// <summary>The frame at <paramref name="seconds"/> (or the last one before it) as a JPEG at most <paramref name="width"/> pixels wide.</summary>
+    /// <summary>The frame shown at <paramref name="seconds"/> (the last one stamped at or before it) as a JPEG at most <paramref name="width"/> pixels wide.</summary>
     public async Task<byte[]> FrameJpegAsync(string path, double seconds, int width, CancellationToken ct)
     {
         string ss = Math.Max(0, seconds).ToString("0.###", CultureInfo.InvariantCulture);
@@ -56,9 +56,21 @@ public sealed class VideoFrames(string? ffmpegFolder) : IDisposable
             return bytes;
         }
 
-        // Past the last frame (a time rounded up to the end): take the last frame there is.
-        (_, bytes) = await RunAsync(Tool("ffmpeg"), ["-nostdin", "-hide_banner", "-loglevel", "error", "-sseof", "-0.5", "-i", path, "-frames:v", "1", "-vf", scale, "-f", "image2pipe", "-c:v", "mjpeg", "-q:v", "4", "pipe:1"], path, ct, binary: true);
-        return bytes.Length > 0 ? bytes : throw new InvalidMediaException($"ffmpeg found no frame at {ss} s in video '{Path.GetFileName(path)}'.");
+        // Seeking drops every frame stamped before the time, so a time inside the last frame's display (or a video of one
+        // frame) gives nothing: decode from the start up to the time and keep the last frame (image2's -update).
+        string file = Path.Combine(Path.GetTempPath(), $"judgehost-frame-{Guid.NewGuid():N}.jpg");
+        try
+        {
+            string upTo = (Math.Max(0, seconds) + 0.001).ToString("0.###", CultureInfo.InvariantCulture);
+            await RunAsync(Tool("ffmpeg"), ["-nostdin", "-hide_banner", "-loglevel", "error", "-i", path, "-t", upTo, "-vf", scale, "-update", "1", "-q:v", "4", "-y", file], path, ct, binary: true);
+            return File.Exists(file) && new FileInfo(file).Length > 0
+                ? await File.ReadAllBytesAsync(file, ct)
+                : throw new InvalidMediaException($"ffmpeg found no frame up to {ss} s in video '{Path.GetFileName(path)}'.");
+        }
+        finally
+        {
+            File.Delete(file);
+        }
     }
 
     public void Dispose() => _running.Dispose();
@@ -110,7 +122,9 @@ public sealed class VideoFrames(string? ffmpegFolder) : IDisposable
 
             if (process.ExitCode != 0)
             {
-                string why = (await errors).Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).LastOrDefault() ?? "";
+                // ffmpeg names the file by its full path: say only its name (the server's folders are not the client's business).
+                string why = ((await errors).Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).LastOrDefault() ?? "")
+                    .Replace(path, Path.GetFileName(path), StringComparison.Ordinal);
                 throw new InvalidMediaException($"Video '{Path.GetFileName(path)}' could not be read by {Path.GetFileName(tool)}: {why}");
             }
 

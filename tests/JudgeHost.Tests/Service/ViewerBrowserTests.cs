@@ -176,6 +176,26 @@ public sealed class ViewerBrowserTests(ViewerBrowserFixture fixture) : IClassFix
         Assert.Empty(page.Errors);
     }
 
+    [Fact]
+    public async Task VideoFrames_OneFrameVideo_RepeatsIt_UnreadableVideos_Are422WithoutServerPaths()
+    {
+        using var http = new HttpClient { BaseAddress = fixture.Serve.BaseAddress };
+
+        var strip = JsonNode.Parse(await http.GetStringAsync("v1/media/video?path=one_frame.mp4&frames=4"))!;
+        var frames = await Task.WhenAll(strip["frames"]!.AsArray().Select(f => http.GetAsync(f!["url"]!.GetValue<string>().TrimStart('/'))));
+        var notVideo = await http.GetAsync("v1/media/video?path=not_a_video.mp4");
+        var audioOnly = await http.GetAsync("v1/media/video?path=audio_only.m4a");
+
+        Assert.Equal(4, frames.Length);
+        Assert.All(frames, f => Assert.Equal(("image/jpeg", HttpStatusCode.OK), (f.Content.Headers.ContentType!.MediaType, f.StatusCode)));
+        Assert.Equal(HttpStatusCode.UnprocessableEntity, notVideo.StatusCode);
+        string detail = await notVideo.Content.ReadAsStringAsync();
+        Assert.Contains("'not_a_video.mp4' could not be read by ffprobe", detail);
+        Assert.DoesNotContain(fixture.MediaRoot, detail);
+        Assert.Equal(HttpStatusCode.UnprocessableEntity, audioOnly.StatusCode);
+        Assert.Contains("has no video stream", await audioOnly.Content.ReadAsStringAsync());
+    }
+
     [Theory]
     [InlineData("../tiny/config.json")]              // climbs out of the media root
     [InlineData("/etc/passwd")]                      // an absolute path elsewhere

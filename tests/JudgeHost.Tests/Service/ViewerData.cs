@@ -66,6 +66,11 @@ public static class ViewerData
         Directory.CreateDirectory(Path.Combine(mediaRoot, "images"));
         File.Copy(Path.Combine(RepoPaths.Root, "tests", "Modalities.Image.Tests", "Fixtures", "images", "photo_q90_320x240.jpg"), Path.Combine(mediaRoot, "images", "photo.jpg"));
         File.Copy(Path.Combine(RepoPaths.Root, "tests", "Modalities.Video.Tests", "Fixtures", "videos", "h264_320x240_30fps_3s.mp4"), Path.Combine(mediaRoot, "clip.mp4"));
+        foreach (string video in new[] { "one_frame.mp4", "not_a_video.mp4", "audio_only.m4a" })
+        {
+            File.Copy(Path.Combine(RepoPaths.Root, "tests", "Modalities.Video.Tests", "Fixtures", "videos", video), Path.Combine(mediaRoot, video));
+        }
+
         File.Copy(Path.Combine(RepoPaths.Root, "tests", "Modalities.Audio.Tests", "Fixtures", "audio", "speech_22050_s16.wav"), Path.Combine(mediaRoot, "speech.wav"));
 
         Directory.CreateDirectory(Path.Combine(dataRoot, "run"));

@@ -1,7 +1,7 @@
 using JudgeHost.Bench;
 
 // Benchmarks print absolute figures and ratios against a baseline measured in the same process.
-// Usage: dotnet run -c Release --project bench/JudgeHost.Bench -- backbone|vision|best-of-n|serve [--dtype bfloat16|float32] [--quick]
+// Usage: dotnet run -c Release --project bench/JudgeHost.Bench -- backbone|vision|best-of-n|serve|train [--dtype bfloat16|float32] [--quick]
 JudgeHost.Backbone.TorchRuntime.EnableHugePageAllocations();
 string suite = args.FirstOrDefault(a => !a.StartsWith("--", StringComparison.Ordinal)) ?? "backbone";
 bool quick = args.Contains("--quick");
@@ -13,7 +13,8 @@ return suite switch
     "best-of-n" => BestOfNBench.Run(quick, Console.Out),
     "profile" => JudgeHost.Bench.ProfileBench.Run(Console.Out),
     "serve" => ServeLoadBench.Run(quick, Console.Out),
-    _ => Fail($"Unknown suite '{suite}'. Suites: backbone, vision, best-of-n, profile, serve."),
+    "train" => TrainBench.Run(quick, Console.Out),
+    _ => Fail($"Unknown suite '{suite}'. Suites: backbone, vision, best-of-n, profile, serve, train."),
 };
 
 static int Fail(string message)

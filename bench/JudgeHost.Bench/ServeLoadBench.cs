@@ -26,7 +26,7 @@ public static class ServeLoadBench
         string dir = Path.Combine(Path.GetTempPath(), $"judgehost-bench-serve-{shape.Hidden}-{shape.Layers}");
         if (!File.Exists(Path.Combine(dir, "model.safetensors")))
         {
-            TinyCheckpoint.WriteWithTokenizer(dir, "qwen2", shape, Path.Combine(RepoRoot(), "tests", "JudgeHost.Tests", "Fixtures", "tokenizers", "qwen3"), tied: true, seed: 1);
+            TinyCheckpoint.WriteWithTokenizer(dir, "qwen2", shape, Path.Combine(BestOfNBench.RepoRoot(), "tests", "JudgeHost.Tests", "Fixtures", "tokenizers", "qwen3"), tied: true, seed: 1);
         }
 
         using var model = TextModel.Load(dir, ScalarType.Float32, CPU);
@@ -101,16 +101,4 @@ public static class ServeLoadBench
         }
     }
 
-    private static string RepoRoot()
-    {
-        for (var d = new DirectoryInfo(AppContext.BaseDirectory); d is not null; d = d.Parent)
-        {
-            if (File.Exists(Path.Combine(d.FullName, "JudgeHost.sln")))
-            {
-                return d.FullName;
-            }
-        }
-
-        throw new InvalidOperationException("Run the bench from inside the repository (it reads the tokenizer fixture).");
-    }
 }

@@ -192,33 +192,21 @@ public static class LoraAdapter
     public static IReadOnlyList<Parameter> Parameters(CausalLM model) =>
         model.modules().OfType<Proj>().Where(p => p.Lora is not null).SelectMany(p => new[] { p.Lora!.A, p.Lora!.B }).ToList();
 
-    /// <summary>Folds every attached adapter into its base weight (W + alpha/r · B A, computed in float32) and detaches it.</summary>
+    /// <summary>Folds every attached adapter into its base weight (<see cref="LoraMerge"/>: W + alpha/r · B A in float32) and detaches it.</summary>
     public static int Merge(CausalLM model)
     {
         ArgumentNullException.ThrowIfNull(model);
         int merged = 0;
-        using var noGrad = no_grad();
         foreach (var proj in model.modules().OfType<Proj>().Where(p => p.Lora is not null))
         {
             var layer = proj.Lora!;
-            var w = proj.Weight;
-            var update = MergedWeight(w, layer.A.detach(), layer.B.detach(), layer.Scaling);
-            w.copy_(update);
+            LoraMerge.MergeInto(proj.Weight, layer.A.detach(), layer.B.detach(), layer.Scaling);
             proj.Lora = null;
             layer.Dispose();
             merged++;
         }
 
         return merged;
-    }
-
-    /// <summary>W + scaling · B A in float32, cast back to W's dtype.</summary>
-    public static Tensor MergedWeight(Tensor weight, Tensor a, Tensor b, double scaling)
-    {
-        ArgumentNullException.ThrowIfNull(weight);
-        ArgumentNullException.ThrowIfNull(a);
-        ArgumentNullException.ThrowIfNull(b);
-        return (weight.to(ScalarType.Float32) + (b.to(ScalarType.Float32).matmul(a.to(ScalarType.Float32)) * scaling)).to(weight.dtype);
     }
 
     internal static string Describe(LoraOptions o) =>

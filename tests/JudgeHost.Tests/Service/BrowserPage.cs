@@ -51,7 +51,7 @@ public sealed class BrowserPage : IAsyncDisposable
     public async Task<T> EvaluateAsync<T>(string expression) => (await EvaluateAsync(expression)).Deserialize<T>()!;
 
     /// <summary>Polls <paramref name="condition"/> (a JavaScript expression) until it is true; fails with what it last saw.</summary>
-    public async Task WaitForAsync(string condition, string what, double seconds = 30)
+    public async Task WaitForAsync(string condition, string what, double seconds = 60)
     {
         var deadline = DateTime.UtcNow.AddSeconds(seconds);
         while (true)

@@ -151,6 +151,8 @@ public sealed class ViewerBrowserTests(ViewerBrowserFixture fixture) : IClassFix
         string[] jobs = await page.EvaluateAsync<string[]>("[...document.querySelectorAll('#source optgroup[label=\"Stored jobs\"] option')].map(o => o.value)");
         Assert.Contains($"job:{ViewerData.BestOfNJob}", jobs);
         Assert.Equal(records.Select(r => r["id"]!.GetValue<string>()), await ListedIdsAsync(page));
+        Assert.Contains(ViewerData.PipelinePrompts, await TextAsync(page, "#source-info"));   // the prompts beside the job store, joined by id
+        Assert.Equal("Name a prime number.", await TextAsync(page, "#detail .instruction"));
         Assert.Equal(records[0]["status"]!.GetValue<string>(), await TextAsync(page, "#detail .badge"));
         Assert.Equal(records[0]["candidates"]!.AsArray().Count, await page.EvaluateAsync<int>("document.querySelectorAll('#detail .candidate').length"));
         Assert.Equal(records[0]["judgments"]!.AsArray().Count, await page.EvaluateAsync<int>("document.querySelectorAll('#detail details.judgment').length"));
@@ -173,6 +175,8 @@ public sealed class ViewerBrowserTests(ViewerBrowserFixture fixture) : IClassFix
         Assert.NotEmpty(dropped);
         string table = await page.EvaluateAsync<string>("[...document.querySelectorAll('#detail h3')].find(h => h.innerText.toLowerCase() === 'pairs dropped').nextElementSibling.innerText");
         Assert.All(dropped, d => Assert.Contains(d!["reason"]!.GetValue<string>(), table));
+        Assert.Null(record["judgments"]![0]!["orders_agree"]);                              // both orders ran, neither readable
+        Assert.Contains("agreement unknown", await TextAsync(page, "#detail .agreement"));
         Assert.Empty(page.Errors);
     }
 

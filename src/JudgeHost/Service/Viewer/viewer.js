@@ -125,7 +125,8 @@ const encodeName = (name) => name.split('/').map(encodeURIComponent).join('/');
 const sourceUrl = (src) => (src.type === 'job' ? `/v1/jobs/${encodeName(src.name)}/results` : `/v1/files/${encodeName(src.name)}`);
 
 async function guessRequests(name, records) {
-  // A judge output carries no instruction, candidates or media: find the input file beside it whose ids match.
+  // A judge output (or a best-of-n record) carries no instruction, candidates or media: find the input file beside
+  // it (or beside the job store) whose ids match.
   const ids = new Set(records.slice(0, 50).map((r) => String(r.id)));
   const folder = name.includes('/') ? name.slice(0, name.lastIndexOf('/') + 1) : '';
   const siblings = state.files.filter((f) => f !== name && f.startsWith(folder) && !f.slice(folder.length).includes('/')).slice(0, 20);
@@ -152,7 +153,7 @@ async function loadSource() {
     let requestsName = $('requests').value;
     if (requestsName === '(auto)') {
       const needsRequests = records.some((r) => ['judge', 'best-of-n'].includes(kindOf(r)));
-      requestsName = needsRequests && src.type === 'file' ? await guessRequests(src.name, records) : null;
+      requestsName = needsRequests ? await guessRequests(src.name, records) : null;
     } else if (requestsName === '(none)') {
       requestsName = null;
     }
@@ -292,7 +293,8 @@ function renderSample(s) {
 function agreementBadge(j) {
   if (j.orders_agree === true) return badge('orders agree', 'agree');
   if (j.orders_agree === false) return badge('orders disagree', 'disagree');
-  return badge('single order', 'na');
+  const both = (j.samples || []).some((x) => x.order === 'BA');
+  return both ? badge('agreement unknown: a verdict is unreadable', 'na') : badge('single order', 'na');
 }
 
 // One judge result: verdict, both-order agreement with the AB and BA samples side by side, reasoning, raw text.

@@ -11,7 +11,8 @@
 set -euo pipefail
 need=()
 { command -v ffmpeg && command -v ffprobe; } >/dev/null 2>&1 || need+=(ffmpeg)
-{ ldconfig -p 2>/dev/null || /sbin/ldconfig -p; } | grep -q 'libsoxr\.so\.0 ' || need+=(libsoxr0)
+# grep reads all of ldconfig's output (no -q): an early exit would kill ldconfig with SIGPIPE, and pipefail would call it missing.
+{ ldconfig -p 2>/dev/null || /sbin/ldconfig -p; } | grep 'libsoxr\.so\.0 ' >/dev/null || need+=(libsoxr0)
 [ -f /usr/include/rdkit/GraphMol/GraphMol.h ] || need+=(librdkit-dev)
 [ -f /usr/include/boost/version.hpp ] || need+=(libboost-dev)
 command -v chromium >/dev/null 2>&1 || need+=(chromium)

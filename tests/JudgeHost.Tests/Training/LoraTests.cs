@@ -30,9 +30,15 @@ public sealed class LoraTests : IDisposable
     private static List<ChatMessage> Chat(string question, string answer) =>
         [new("system", "You are a judge."), new("user", question), new("assistant", answer)];
 
-    private static float[] Logits(string model, int[] ids)
+    // Logits at every position of ids, optionally with a PEFT adapter applied unmerged.
+    private static float[] Logits(string model, int[] ids, string? adapter = null)
     {
         using var m = TextModel.Load(model, ScalarType.Float32, CPU);
+        if (adapter is not null)
+        {
+            LoraAdapter.Load(m.Model, adapter, trainable: false);
+        }
+
         using var cache = m.Model.NewCache(1, ids.Length);
         var input = tensor(ids.Select(i => (long)i).ToArray()).view(1, -1);
         return m.Model.Forward(m.Model.Embed(input), arange(ids.Length, dtype: ScalarType.Int64).view(1, -1), ones(1, ids.Length, dtype: ScalarType.Bool), cache).to(ScalarType.Float32).data<float>().ToArray();
@@ -70,14 +76,7 @@ public sealed class LoraTests : IDisposable
         var ids = sample.Ids;
         var baseLogits = Logits(model, ids);
         var mergedLogits = Logits(Path.Combine(output, "merged"), ids);
-        float[] applied;
-        using (var m = TextModel.Load(model, ScalarType.Float32, CPU))
-        {
-            LoraAdapter.Load(m.Model, output, trainable: false);
-            using var cache = m.Model.NewCache(1, ids.Length);
-            var input = tensor(ids.Select(i => (long)i).ToArray()).view(1, -1);
-            applied = m.Model.Forward(m.Model.Embed(input), arange(ids.Length, dtype: ScalarType.Int64).view(1, -1), ones(1, ids.Length, dtype: ScalarType.Bool), cache).data<float>().ToArray();
-        }
+        var applied = Logits(model, ids, adapter: output);
 
         Assert.True(mergedLogits.Zip(applied).Max(p => Math.Abs(p.First - p.Second)) < 1e-4);
         Assert.True(mergedLogits.Zip(baseLogits).Max(p => Math.Abs(p.First - p.Second)) > 1e-2);

@@ -24,16 +24,16 @@ public static class TrainBench
             var template = ChatTemplate.ForFormat(ChatTemplateFormat.Qwen2);
             var corpus = items.Select(i => template.Render(i.Messages, addGenerationPrompt: false)).ToList();
             string tokDir = Path.Combine(dir, "tok");
-            BpeTrainer.Write(tokDir, corpus, 1024, File.ReadAllText(Path.Combine(BestOfNBench.RepoRoot(), "tools", "tokenizer", "templates", "qwen2_5_instruct.jinja")));
+            BpeTrainer.Write(tokDir, corpus, 1024, File.ReadAllText(Path.Combine(BestOfNBench.RepoRoot(), "tools", "tokenizer", "templates", "qwen2_5_instruct.jinja")), BpeTrainer.SpacedDigitsPattern);
             string modelDir = Path.Combine(dir, "model");
-            TinyCheckpoint.WriteWithTokenizer(modelDir, "qwen2", new TinyCheckpoint.Shape(0, 192, 576, 4, 4, 2, InitializerRange: 0.02), tokDir, tied: true, seed: 1);
+            TinyCheckpoint.WriteWithTokenizer(modelDir, "qwen2", new TinyCheckpoint.Shape(0, 256, 768, 4, 8, 4, InitializerRange: 0.02), tokDir, tied: true, seed: 1);
             var tokenizer = HfTokenizer.Load(modelDir);
             var chat = ChatTemplate.FromTokenizer(tokenizer, "qwen2");
             int[] eos = GenerationConfigFile.EosIds(modelDir, DecoderConfig.Load(modelDir));
             var samples = items.Select((i, k) => SftData.Tokenize(i.Messages, tokenizer, chat, 2048, eos, "bench", k)).ToList();
             long tokensPerStep = (long)samples.Average(s => s.Ids.Length) * 16;
 
-            output.WriteLine($"# training benchmark: qwen2 hidden 192 x 4 layers ({quick ? "quick" : "full"}), fp32, threads {get_num_threads()}, batch 16, {steps} steps, ~{tokensPerStep} tokens per step");
+            output.WriteLine($"# training benchmark: qwen2 hidden 256 x 4 layers, 8 heads ({quick ? "quick" : "full"}), fp32, threads {get_num_threads()}, batch 16, {steps} steps, ~{tokensPerStep} tokens per step");
             double grouped = Measure(modelDir, samples, steps, groupByPrefix: true, Path.Combine(dir, "a"));
             double plain = Measure(modelDir, samples, steps, groupByPrefix: false, Path.Combine(dir, "b"));
             output.WriteLine($"plain order, full rows          : {plain,8:F0} tokens/s   1.00x");

@@ -199,8 +199,36 @@ public static class ModelCommands
         });
         var tools = new Command("tools", "Developer tools.");
         tools.Subcommands.Add(makeTiny);
+        tools.Subcommands.Add(BuildConvert());
         tools.Subcommands.Add(ImportJudgeCommand.Build());
         return tools;
+    }
+
+    private static Command BuildConvert()
+    {
+        var model = new Option<string>("--model") { Description = "Hugging Face model directory to convert.", Required = true };
+        var outDir = new Option<string>("--out") { Description = "Directory to write.", Required = true };
+        var dtype = new Option<string>("--dtype") { Description = "float32, bfloat16 or float16: how floating-point tensors are stored.", Required = true };
+        var convert = new Command("convert", "Store a checkpoint's floating-point tensors in another dtype (names, shapes, other files kept).");
+        foreach (var o in new Option[] { model, outDir, dtype })
+        {
+            convert.Options.Add(o);
+        }
+
+        convert.SetAction((parse, ct) =>
+        {
+            var target = parse.GetValue(dtype) switch
+            {
+                "float32" => torch.ScalarType.Float32,
+                "bfloat16" => torch.ScalarType.BFloat16,
+                "float16" => torch.ScalarType.Float16,
+                var other => throw new JudgeHostException($"Unknown --dtype '{other}'. Use float32, bfloat16 or float16."),
+            };
+            int n = CheckpointConverter.Convert(parse.GetValue(model)!, parse.GetValue(outDir)!, target);
+            parse.InvocationConfiguration.Output.WriteLine($"{n} tensor(s) stored as {parse.GetValue(dtype)}: {parse.GetValue(outDir)}");
+            return Task.FromResult(CliApp.Ok);
+        });
+        return convert;
     }
 
     internal static int[] ParseIds(string text)

@@ -128,14 +128,16 @@ public static class TrainCommand
         var output = new Option<string>("--out") { Description = "Directory for tokenizer.json and tokenizer_config.json.", Required = true };
         var vocab = new Option<int>("--vocab-size") { Description = "Vocabulary size: 256 bytes + merges + 3 ChatML special tokens.", DefaultValueFactory = _ => 1024 };
         var template = new Option<string>("--chat-template") { Description = "Jinja chat template file written into tokenizer_config.json (e.g. tools/tokenizer/templates/qwen2_5_instruct.jinja).", Required = true };
+        var preTokenizer = new Option<string>("--pre-tokenizer") { Description = "Split pattern: qwen2 (Qwen2's own) or spaced-digits (Qwen2's, but a number's first digit keeps its leading space).", DefaultValueFactory = _ => "qwen2" };
         var command = new Command("tokenizer", "Train a small byte-level BPE tokenizer (Qwen2 pre-tokenizer, ChatML specials) on rendered chats; writes Hugging Face tokenizer files.");
-        foreach (var option in new Option[] { data, output, vocab, template })
+        foreach (var option in new Option[] { data, output, vocab, template, preTokenizer })
         {
             command.Options.Add(option);
         }
 
         command.SetAction(async (parse, ct) =>
         {
+            string pattern = BpeTrainer.PatternNamed(parse.GetValue(preTokenizer)!);
             string templateText = await File.ReadAllTextAsync(parse.GetValue(template)!, ct);
             var format = ChatTemplate.Detect(templateText)
                 ?? throw new JudgeHostException($"'{parse.GetValue(template)}' is not a chat template JudgeHost renders (ChatML or Llama 3).");
@@ -156,7 +158,7 @@ public static class TrainCommand
                 }
             }
 
-            int size = BpeTrainer.Write(parse.GetValue(output)!, corpus, parse.GetValue(vocab), templateText);
+            int size = BpeTrainer.Write(parse.GetValue(output)!, corpus, parse.GetValue(vocab), templateText, pattern);
             await parse.InvocationConfiguration.Output.WriteLineAsync($"tokenizer with {size} tokens from {corpus.Count} chats: {parse.GetValue(output)}");
             return CliApp.Ok;
         });

@@ -51,6 +51,22 @@ public sealed class BpeTrainerTests : IDisposable
     }
 
     [Fact]
+    public void Write_SpacedDigits_KeepsTheSpaceOnANumbersFirstDigit_DigitsStillOnePerToken_AndRoundTrips()
+    {
+        // 120 chats and 700 entries: enough for every " d" merge, so each number's first digit is one spaced token.
+        BpeTrainer.Write(_dir.Path, Corpus(), 700, File.ReadAllText(Template), BpeTrainer.PatternNamed("spaced-digits"));
+        var tokenizer = HfTokenizer.Load(_dir.Path);
+
+        var pieces = tokenizer.Encode("What is 76 + 603?\n139").Select(id => tokenizer.IdToToken(id)!).ToList();
+
+        // Byte-level form: 'Ġ' is the space, 'Ċ' the newline (which, unlike a space, is not glued to a digit).
+        Assert.Equal(["Ġ7", "6", "Ġ6", "0", "3", "1", "3", "9"], pieces.Where(p => p.Any(char.IsDigit)));
+        Assert.DoesNotContain("Ġ", pieces);
+        Assert.Equal("So  42 is 9.5", tokenizer.Decode(tokenizer.Encode("So  42 is 9.5")));
+        Assert.Throws<JudgeHostException>(() => BpeTrainer.PatternNamed("gpt2"));
+    }
+
+    [Fact]
     public void Train_VocabularyBelowTheBytes_IsRefused()
     {
         var e = Assert.Throws<JudgeHostException>(() => BpeTrainer.Train(["abc"], 200, 3));

@@ -33,7 +33,7 @@ public static class TrainBench
             var samples = items.Select((i, k) => SftData.Tokenize(i.Messages, tokenizer, chat, 2048, eos, "bench", k)).ToList();
             long tokensPerStep = (long)samples.Average(s => s.Ids.Length) * 16;
 
-            output.WriteLine($"# training benchmark: qwen2 hidden 256 x 4 layers, 8 heads ({quick ? "quick" : "full"}), fp32, threads {get_num_threads()}, batch 16, {steps} steps, ~{tokensPerStep} tokens per step");
+            output.WriteLine($"# training benchmark: qwen2 hidden 256 x 4 layers, 8 heads ({(quick ? "quick" : "full")}), fp32, threads {get_num_threads()}, batch 16, {steps} steps, ~{tokensPerStep} tokens per step");
             double grouped = Measure(modelDir, samples, steps, groupByPrefix: true, Path.Combine(dir, "a"));
             double plain = Measure(modelDir, samples, steps, groupByPrefix: false, Path.Combine(dir, "b"));
             output.WriteLine($"plain order, full rows          : {plain,8:F0} tokens/s   1.00x");

@@ -34,7 +34,14 @@ internal sealed class JobEndpoints(ServeOptions options, ServiceMetrics metrics)
             .WithName("File").WithSummary("A page of a JSONL file's records (judge, best-of-n or dpo output).").Produces<JobResults>(200).ProducesProblem(403).ProducesProblem(404);
     }
 
-    private IResult Run(HttpContext http, Func<IResult> action)
+    private IResult Run(HttpContext http, Func<IResult> action) => RunOnDataRoot(http, options, metrics, "jobs", action);
+
+    /// <summary>
+    /// Runs a request that reads the data root (jobs, files, the viewer's eval): 404 without a data root, a
+    /// <see cref="ServiceException"/> as its status (400 read as 404: a bad name), a <see cref="JudgeHostException"/> as
+    /// 422, and the outcome counted under <paramref name="route"/>.
+    /// </summary>
+    internal static IResult RunOnDataRoot(HttpContext http, ServeOptions options, ServiceMetrics metrics, string route, Func<IResult> action)
     {
         int status = 200;
         try
@@ -58,7 +65,7 @@ internal sealed class JobEndpoints(ServeOptions options, ServiceMetrics metrics)
         }
         finally
         {
-            metrics.Request("jobs", status, 0);
+            metrics.Request(route, status, 0);
         }
     }
 

@@ -47,45 +47,22 @@ internal sealed class ViewerEndpoints(ServeOptions options, ServiceMetrics metri
         return Results.Stream(stream, ContentTypes.TryGetContentType(file, out var type) ? type : "application/octet-stream");
     }
 
-    private IResult Eval(HttpContext http, string name, string? plot)
+    private IResult Eval(HttpContext http, string name, string? plot) => JobEndpoints.RunOnDataRoot(http, options, metrics, "eval", () =>
     {
-        int status = 200;
-        try
+        var (evaluation, judged) = Evaluate(_data.ResolvePath(name, "data"), name);
+        if (plot is not null)
         {
-            if (options.DataRoot is null)
-            {
-                throw new ServiceException(404, "This server has no data root; start it with --data-root DIR to browse jobs and judged files.");
-            }
+            var task = evaluation.FirstOrDefault(t => t.Task == plot)
+                ?? throw new ServiceException(404, $"'{name}' has no labelled '{plot}' results; tasks with labels: {string.Join(", ", evaluation.Select(t => t.Task).DefaultIfEmpty("none"))}.");
+            byte[] png = EvalReport.PlotPng(task) ?? throw new ServiceException(404, $"eval draws no plot for the task '{plot}'.");
+            return Results.File(png, "image/png");
+        }
 
-            var (evaluation, judged) = Evaluate(_data.ResolvePath(name, "data"), name);
-            if (plot is not null)
-            {
-                var task = evaluation.FirstOrDefault(t => t.Task == plot)
-                    ?? throw new ServiceException(404, $"'{name}' has no labelled '{plot}' results; tasks with labels: {string.Join(", ", evaluation.Select(t => t.Task).DefaultIfEmpty("none"))}.");
-                byte[] png = EvalReport.PlotPng(task) ?? throw new ServiceException(404, $"eval draws no plot for the task '{plot}'.");
-                return Results.File(png, "image/png");
-            }
-
-            var tasks = evaluation.Select(t => new EvalTaskSummary(
-                t.Task, t.Items, t.Unparsed, t.Errors, t.Metrics.ToDictionary(m => m.Name, m => double.IsNaN(m.Value) ? (double?)null : m.Value),
-                EvalReport.PlotTitle(t), EvalReport.PlotTitle(t) is null ? null : $"/v1/eval/{Uri.EscapeDataString(name).Replace("%2F", "/", StringComparison.Ordinal)}?plot={Uri.EscapeDataString(t.Task)}")).ToList();
-            return Results.Json(new EvalSummary(name, judged, evaluation.Sum(t => t.Items), tasks, EvalReport.Table(evaluation)), JudgeJson.Options);
-        }
-        catch (ServiceException e)
-        {
-            status = e.StatusCode == 400 ? 404 : e.StatusCode;
-            return RequestContext.Problem(http, status, e.Message, null);
-        }
-        catch (JudgeHostException e)
-        {
-            status = 422;
-            return RequestContext.Problem(http, status, e.Message, null);
-        }
-        finally
-        {
-            metrics.Request("eval", status, 0);
-        }
-    }
+        var tasks = evaluation.Select(t => new EvalTaskSummary(
+            t.Task, t.Items, t.Unparsed, t.Errors, t.Metrics.ToDictionary(m => m.Name, m => double.IsNaN(m.Value) ? (double?)null : m.Value),
+            EvalReport.PlotTitle(t), EvalReport.PlotTitle(t) is null ? null : $"/v1/eval/{Uri.EscapeDataString(name).Replace("%2F", "/", StringComparison.Ordinal)}?plot={Uri.EscapeDataString(t.Task)}")).ToList();
+        return Results.Json(new EvalSummary(name, judged, evaluation.Sum(t => t.Items), tasks, EvalReport.Table(evaluation)), JudgeJson.Options);
+    });
 
     // The file's judge results (lines with "task" and "status": `judge` output; requests have no status, best-of-n and
     // dpo records no task) scored by eval.

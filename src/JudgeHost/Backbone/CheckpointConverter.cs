@@ -47,7 +47,7 @@ public static class CheckpointConverter
             if (Path.GetFileName(file) == "config.json")
             {
                 var config = JsonNode.Parse(File.ReadAllText(file))!.AsObject();
-                config["torch_dtype"] = dtype switch { torch.ScalarType.BFloat16 => "bfloat16", torch.ScalarType.Float16 => "float16", _ => "float32" };
+                config["torch_dtype"] = DTypeNames.Name(dtype);
                 File.WriteAllText(target, config.ToJsonString(new System.Text.Json.JsonSerializerOptions { WriteIndented = true }));
             }
             else

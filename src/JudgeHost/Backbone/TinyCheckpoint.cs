@@ -94,7 +94,7 @@ public static class TinyCheckpoint
             ["rms_norm_eps"] = llama ? 1e-5 : 1e-6,
             ["rope_theta"] = llama ? 500000.0 : 1000000.0,
             ["tie_word_embeddings"] = tie,
-            ["torch_dtype"] = dtype == ScalarType.BFloat16 ? "bfloat16" : "float32",
+            ["torch_dtype"] = DTypeNames.Name(dtype),
             ["bos_token_id"] = llama ? 0 : eos,
             ["eos_token_id"] = eos,
             ["attention_dropout"] = 0.0,

@@ -118,7 +118,7 @@ public static class TinyMolLlamaCheckpoint
     {
         ["architectures"] = new JsonArray("MolLLaMA"),
         ["model_type"] = "mol_llama",
-        ["torch_dtype"] = dtype == ScalarType.BFloat16 ? "bfloat16" : "float32",
+        ["torch_dtype"] = DTypeNames.Name(dtype),
         ["qformer_config"] = new JsonObject
         {
             ["model_type"] = "mol_llama_qformer",

@@ -217,13 +217,7 @@ public static class ModelCommands
 
         convert.SetAction((parse, ct) =>
         {
-            var target = parse.GetValue(dtype) switch
-            {
-                "float32" => torch.ScalarType.Float32,
-                "bfloat16" => torch.ScalarType.BFloat16,
-                "float16" => torch.ScalarType.Float16,
-                var other => throw new JudgeHostException($"Unknown --dtype '{other}'. Use float32, bfloat16 or float16."),
-            };
+            var target = DTypeNames.Parse(parse.GetValue(dtype), "--dtype", torch.ScalarType.Float32, torch.ScalarType.BFloat16, torch.ScalarType.Float16);
             int n = CheckpointConverter.Convert(parse.GetValue(model)!, parse.GetValue(outDir)!, target);
             parse.InvocationConfiguration.Output.WriteLine($"{n} tensor(s) stored as {parse.GetValue(dtype)}: {parse.GetValue(outDir)}");
             return Task.FromResult(CliApp.Ok);
@@ -321,12 +315,7 @@ public static class ModelCommands
 
     private static (torch.ScalarType, torch.Device) Placement(ParseResult parse, JudgeHostApp app, string dtypeName)
     {
-        var dtype = dtypeName switch
-        {
-            "float32" or "fp32" => torch.ScalarType.Float32,
-            "bfloat16" or "bf16" => torch.ScalarType.BFloat16,
-            _ => throw new JudgeHostException($"--dtype '{dtypeName}' is not supported; use float32 or bfloat16."),
-        };
+        var dtype = DTypeNames.Parse(dtypeName, "--dtype", torch.ScalarType.Float32, torch.ScalarType.BFloat16);
         string deviceSpec = parse.GetValue(GlobalOptions.Device) ?? app.Configuration[$"{TorchOptions.Section}:Device"] ?? "cpu";
         return (dtype, TorchRuntime.ResolveDevice(deviceSpec));
     }

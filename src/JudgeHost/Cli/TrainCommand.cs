@@ -58,12 +58,7 @@ public static class TrainCommand
                 Seed = parse.GetValue(seed),
                 MaxLength = parse.GetValue(maxLength),
                 SaveEvery = parse.GetValue(saveEvery),
-                DType = parse.GetValue(dtype) switch
-                {
-                    "float32" => ScalarType.Float32,
-                    "bfloat16" => ScalarType.BFloat16,
-                    var other => throw new JudgeHostException($"--dtype '{other}': use float32 or bfloat16."),
-                },
+                DType = DTypeNames.Parse(parse.GetValue(dtype), "--dtype", ScalarType.Float32, ScalarType.BFloat16),
                 Lora = parse.GetValue(loraRank) is { } r
                     ? new LoraOptions(r, parse.GetValue(loraAlpha) ?? 2.0 * r, parse.GetValue(loraTargets)!.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries), parse.GetValue(loraDropout))
                     : null,

@@ -17,8 +17,9 @@ public sealed record CurriculumItem(JudgeRequest Request, IReadOnlyList<Backbone
 /// (reverse, upper-case, letter count) and unit conversions, each answered correctly or wrongly by made-up assistants.
 /// Every item comes in one of the four judge formats — pointwise score (1–5), pairwise scores with ties (1–10),
 /// ranking of three (distinct scores), yes/no correctness — with a short step-by-step reasoning that computes the true
-/// answer, compares each candidate with it and leads to the verdict, in the <c>&lt;think&gt;…&lt;/think&gt;</c> then
-/// <c>&lt;answer&gt;</c> protocol <see cref="VerdictParser"/> reads. Train and held-out splits are disjoint by question.
+/// answer, copies each candidate on its own line exactly as the prompt shows it, checks it against the true answer one
+/// character at a time and leads to the verdict, in the <c>&lt;think&gt;…&lt;/think&gt;</c> then <c>&lt;answer&gt;</c>
+/// protocol <see cref="VerdictParser"/> reads. Train and held-out splits are disjoint by question.
 /// </summary>
 public static class Curriculum
 {
@@ -174,10 +175,41 @@ public static class Curriculum
         return new string(chars);
     }
 
+    // The comparison written out character by character (the number only, for unit answers): the candidate's character,
+    // the correct one, and whether they agree, so the verdict follows from local marks instead of one whole-string
+    // equality the model would have to see at once. A length difference shows as "-" against a character.
+    internal static string Check(string candidate, string truth)
+    {
+        static string Key(string s) => s.Split(' ') is [var n, _] && n.All(char.IsDigit) ? n : s.Replace(" ", "", StringComparison.Ordinal);
+        string a = Key(candidate), b = Key(truth);
+        var pairs = Enumerable.Range(0, Math.Max(a.Length, b.Length)).Select(i =>
+        {
+            char x = i < a.Length ? a[i] : '-', y = i < b.Length ? b[i] : '-';
+            return $"{x} {y} {(x == y ? "ok" : "no")}";
+        });
+        return "check " + string.Join(", ", pairs);
+    }
+
+    // One candidate's block: its answer copied on its own line, exactly as the prompt shows it (so the copy starts with
+    // the same token the prompt's does), then the check and the word the verdict follows from.
+    private static void Judge(StringBuilder think, string who, string candidate, Problem p, string right, string wrong)
+    {
+        think.Append(who).Append(" answered:\n").Append(candidate).Append('\n');
+        if (candidate == NoAnswer)
+        {
+            think.Append("no answer.\n");
+            return;
+        }
+
+        think.Append(Check(candidate, p.Truth)).Append(": ").Append(candidate == p.Truth ? right : wrong).Append(".\n");
+    }
+
+    private const string NoAnswer = "I do not know.";
+
     private static CurriculumItem Item(string id, JudgeTask task, Problem p, Random r)
     {
         var think = new StringBuilder();
-        think.Append("<think>\nThe correct answer: ").Append(p.Working).Append(".\n");
+        think.Append("<think>\n").Append(p.Working).Append(".\nThe correct answer:\n").Append(p.Truth).Append('\n');
         string answer;
         object label;
         List<string> candidates;
@@ -191,7 +223,7 @@ public static class Curriculum
                 string c = right ? p.Truth : p.Wrong(r);
                 candidates = [c];
                 int score = right ? 5 : 1;
-                think.Append("The assistant answered ").Append(c).Append(right ? ", which is correct.\n" : ", which is wrong.\n");
+                Judge(think, "The assistant", c, p, "correct", "wrong");
                 answer = $"<answer>{score}</answer>";
                 label = score;
                 break;
@@ -205,8 +237,8 @@ public static class Curriculum
                 string b = kind == 1 || (kind == 2 && tieRight) ? p.Truth : p.Wrong(r);
                 candidates = [a, b];
                 int sa = a == p.Truth ? 9 : 2, sb = b == p.Truth ? 9 : 2;
-                think.Append("Assistant 1 answered ").Append(a).Append(a == p.Truth ? ", correct" : ", wrong")
-                    .Append(". Assistant 2 answered ").Append(b).Append(b == p.Truth ? ", correct" : ", wrong").Append(".\n");
+                Judge(think, "Assistant 1", a, p, "correct", "wrong");
+                Judge(think, "Assistant 2", b, p, "correct", "wrong");
                 answer = $"<answer>{sa}</answer><answer>{sb}</answer>";
                 label = sa > sb ? "A" : sb > sa ? "B" : "tie";
                 scale = new ScoreScale(1, 10);
@@ -216,20 +248,14 @@ public static class Curriculum
             case JudgeTask.Ranking:
             {
                 string wrong1 = p.Wrong(r);
-                string wrong2 = p.Wrong(r);
-                for (int k = 0; wrong2 == wrong1 && k < 10; k++)
-                {
-                    wrong2 = p.Wrong(r);
-                }
 
                 // One correct, one wrong with the right kind of answer, one that does not answer at all.
-                var pool = new List<(string Text, int Score)> { (p.Truth, 9), (wrong1, 5), ("I do not know.", 2) };
+                var pool = new List<(string Text, int Score)> { (p.Truth, 9), (wrong1, 5), (NoAnswer, 2) };
                 var order = pool.OrderBy(_ => r.Next()).ToList();
                 candidates = order.Select(o => o.Text).ToList();
                 for (int i = 0; i < order.Count; i++)
                 {
-                    think.Append("Assistant ").Append(i + 1).Append(" answered ").Append(order[i].Text)
-                        .Append(order[i].Score == 9 ? ", correct" : order[i].Score == 5 ? ", wrong" : ", no answer").Append(".\n");
+                    Judge(think, $"Assistant {i + 1}", order[i].Text, p, "correct", "wrong");
                 }
 
                 answer = string.Concat(order.Select(o => $"<answer>{o.Score}</answer>"));
@@ -244,7 +270,7 @@ public static class Curriculum
                 string c = right ? p.Truth : p.Wrong(r);
                 candidates = [c];
                 aspect = "correctness";
-                think.Append("The assistant answered ").Append(c).Append(right ? ", which matches.\n" : ", which does not match.\n");
+                Judge(think, "The assistant", c, p, "matches", "does not match");
                 answer = right ? "<answer>yes</answer>" : "<answer>no</answer>";
                 label = right ? "yes" : "no";
                 break;

@@ -313,7 +313,7 @@ public static class SftTrainer
     {
         // Keep the base's stored precision (torch_dtype); the merge itself is computed in float32.
         var config = JsonNode.Parse(File.ReadAllText(Path.Combine(modelDirectory, "config.json")))!.AsObject();
-        var dtype = config["torch_dtype"]?.GetValue<string>() == "bfloat16" ? ScalarType.BFloat16 : ScalarType.Float32;
+        var dtype = DTypeNames.FromConfig(config["torch_dtype"]?.GetValue<string>(), ScalarType.Float32);
         var (model, _) = CheckpointLoader.Load(modelDirectory, dtype, CPU);
         using (model)
         {
@@ -365,7 +365,7 @@ public static class SftTrainer
         File.Move(temp, Path.Combine(directory, "model.safetensors"), overwrite: true);
 
         var config = JsonNode.Parse(File.ReadAllText(Path.Combine(baseDirectory, "config.json")))!.AsObject();
-        config["torch_dtype"] = options.DType == ScalarType.BFloat16 ? "bfloat16" : "float32";
+        config["torch_dtype"] = DTypeNames.Name(options.DType);
         File.WriteAllText(Path.Combine(directory, "config.json"), config.ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
         foreach (string name in CopiedFiles)
         {

@@ -66,4 +66,28 @@ public sealed class CurriculumTests
         Assert.Equal(rendered.User, item.Messages[1].Content);
         Assert.StartsWith("<think>\n", item.Messages[2].Content, StringComparison.Ordinal);
     }
+    [Theory]
+    [InlineData("9000 milliliters", "90000 milliliters", "check 9 9 ok, 0 0 ok, 0 0 ok, 0 0 ok, - 0 no")]
+    [InlineData("62", "55", "check 6 5 no, 2 5 no")]
+    [InlineData("C B A", "C B A", "check C C ok, B B ok, A A ok")]
+    [InlineData("C b", "C B A", "check C C ok, b B no, - A no")]
+    public void Check_PairsEachCharacterWithTheCorrectOne_LengthIncluded(string candidate, string truth, string expected)
+    {
+        Assert.Equal(expected, Curriculum.Check(candidate, truth));
+    }
+
+    [Fact]
+    public void Reasoning_CopiesEachCandidateOnItsOwnLine_AsThePromptShowsIt()
+    {
+        var item = Curriculum.Generate(4, seed: 3, heldOut: false)[1];   // pairwise
+        string reasoning = item.Messages[2].Content;
+
+        foreach (var (candidate, i) in item.Request.Candidates.Select((c, i) => (c, i + 1)))
+        {
+            Assert.Contains($"]\n{candidate}", item.Messages[1].Content, StringComparison.Ordinal);
+            Assert.Contains($"Assistant {i} answered:\n{candidate}\ncheck ", reasoning, StringComparison.Ordinal);
+        }
+
+        Assert.Contains($"The correct answer:\n", reasoning, StringComparison.Ordinal);
+    }
 }

@@ -2,7 +2,7 @@
 # The recipe for the in-house small judge (issue #10), from nothing but this repository, on CPU: the seeded
 # curriculum, a byte-level BPE tokenizer trained on it, a freshly initialised small Qwen2, full SFT, a bfloat16 copy,
 # then the held-out evaluation (judge + eval) and the best-of-N before/after table.
-# Status: NOT yet good enough to bundle (measurements in the README's "Training" row and below).
+# Status: NOT yet good enough to bundle (measurements in the README's "Training" row and below; the flags below are run e).
 #   - 2026-11-23 a: hidden 192 x 4 layers, Qwen2's own pre-tokenizer, 850 steps: learns the protocol (100 % parsed), not
 #     the judging (held-out pairwise 0.44, yes/no 0.60).
 #   - 2026-11-23 b: Qwen2's pre-tokenizer, hidden 256 x 4, 8 heads, 4,500 steps: copies letters, never numbers (every
@@ -15,6 +15,18 @@
 #     0.33 vs random 0.24 (oracle 0.70). Next: make the comparison explicit and local in the curriculum's reasoning
 #     (the candidate's answer written under the right one and checked token by token, length included) and train
 #     longer (the GPU when lent).
+#   - 2026-11-23 d: the curriculum's reasoning copies each candidate on its own line as the prompt shows it and checks it
+#     character by character ("Assistant 2: check 6 5 no, 2 5 no: wrong"); 90,000 chats, 4,000 steps from scratch, then
+#     (e, this script's curriculum: the copies written first, before the right answer they drifted towards) 2,800 more
+#     steps at lr 1e-3 from that checkpoint. Loss 0.03-0.05, yet held-out (100 items, bf16) pairwise 0.20, yes/no 0.32,
+#     pointwise Pearson 0.17; the same on 100 *training* items (0.12 / 0.44 / 0.38), so it is not overfitting.
+#     tools/judge/reasoning-stages.py shows where: candidates copied exactly 65 %, right answer 66 %, a verdict follows
+#     its marks 100 %, but the equality mark is never learned: where the two paired characters differ the model writes
+#     "ok" 74 % of the time, and teacher-forced on a training chat it predicts "ok" after "6 5" and pairs the right
+#     answer's character where the candidate's belongs. A chat holds ~1 "no" mark among ~120 assistant tokens, so
+#     never computing the mark costs only ~0.02 nats per token: the mean loss cannot see the one skill the verdict rests on.
+#     Next: make "no" marks common (candidates wrong in more places / more often) or weight the decision tokens' loss,
+#     and check the equality mark alone first (a few hundred steps on check lines) before another full run.
 # Usage: bash tools/judge/train-bundled-judge.sh [WORK_DIR]   (default artifacts/bundled-judge)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -23,17 +35,22 @@ mkdir -p "$work"
 dotnet build src/JudgeHost -c Release -nologo -v:q
 judgehost() { dotnet run --project src/JudgeHost -c Release --no-build -- "$@"; }
 
-judgehost train curriculum --out "$work/curriculum" --train 40000 --test 400 --seed 7 --best-of-n 100
+judgehost train curriculum --out "$work/curriculum" --train 90000 --test 400 --seed 7 --best-of-n 100
 judgehost train tokenizer --data "$work/curriculum/train.jsonl" --out "$work/tokenizer" --vocab-size 1024 \
     --chat-template tools/tokenizer/templates/qwen2_5_instruct.jinja --pre-tokenizer spaced-digits
 judgehost tools make-tiny --family qwen2 --tokenizer "$work/tokenizer" --out "$work/init" \
     --hidden 256 --layers 4 --heads 8 --kv-heads 4 --intermediate 768 --init hf --seed 1
-judgehost train sft --model "$work/init" --data "$work/curriculum/train.jsonl" --out "$work/sft" \
-    --max-steps 6500 --batch-size 16 --lr 2e-3 --warmup-steps 100 --seed 1 --save-every 500
+# Run d (on 64cbe7b's curriculum: each copy under the right answer) was stopped at checkpoint-4000 of 5600 steps;
+# run e continued from it on this curriculum.
+judgehost train sft --model "$work/init" --data "$work/curriculum/train.jsonl" --out "$work/sft-d" \
+    --max-steps 5600 --batch-size 16 --lr 2e-3 --warmup-steps 100 --seed 1 --save-every 400
+judgehost train sft --model "$work/sft-d/checkpoint-4000" --data "$work/curriculum/train.jsonl" --out "$work/sft" \
+    --max-steps 2800 --batch-size 16 --lr 1e-3 --warmup-steps 50 --seed 2 --save-every 400
 judgehost tools convert --model "$work/sft" --out "$work/judge" --dtype bfloat16
 
 out="$work/judge"
 judgehost judge --model "$out" --input "$work/curriculum/test-requests.jsonl" --output "$work/test-results.jsonl"
 judgehost eval --input "$work/test-results.jsonl"
+python3 tools/judge/reasoning-stages.py "$work/curriculum/test-requests.jsonl" "$work/test-results.jsonl"
 judgehost best-of-n --model "$out" --input "$work/curriculum/test-bestofn.jsonl" --output "$work/bestofn.jsonl" --method pointwise --force-new
 judgehost eval --input "$work/bestofn.jsonl"

@@ -16,9 +16,9 @@ public sealed record CurriculumItem(JudgeRequest Request, IReadOnlyList<Backbone
 /// A seeded synthetic judging curriculum whose verdicts are checkable: arithmetic results, string transformations
 /// (reverse, upper-case, letter count) and unit conversions, each answered correctly or wrongly by made-up assistants.
 /// Every item comes in one of the four judge formats — pointwise score (1–5), pairwise scores with ties (1–10),
-/// ranking of three (distinct scores), yes/no correctness — with a short step-by-step reasoning that computes the true
-/// answer, copies each candidate on its own line exactly as the prompt shows it, checks it against the true answer one
-/// character at a time and leads to the verdict, in the <c>&lt;think&gt;…&lt;/think&gt;</c> then <c>&lt;answer&gt;</c>
+/// ranking of three (distinct scores), yes/no correctness — with a short step-by-step reasoning that copies each
+/// candidate on its own line exactly as the prompt shows it, computes the true answer, checks each candidate against it
+/// one character at a time and leads to the verdict, in the <c>&lt;think&gt;…&lt;/think&gt;</c> then <c>&lt;answer&gt;</c>
 /// protocol <see cref="VerdictParser"/> reads. Train and held-out splits are disjoint by question.
 /// </summary>
 public static class Curriculum
@@ -190,26 +190,33 @@ public static class Curriculum
         return "check " + string.Join(", ", pairs);
     }
 
-    // One candidate's block: its answer copied on its own line, exactly as the prompt shows it (so the copy starts with
-    // the same token the prompt's does), then the check and the word the verdict follows from.
-    private static void Judge(StringBuilder think, string who, string candidate, Problem p, string right, string wrong)
+    // The reasoning: every candidate's answer copied first, each on its own line exactly as the prompt shows it (so the
+    // copy starts with the same token the prompt's does, and is made before the right answer is written, which the copy
+    // would otherwise drift towards), then the working and the right answer, then one check line per candidate and the
+    // word its verdict follows from.
+    private static string Reasoning(Problem p, IReadOnlyList<(string Who, string Candidate)> blocks, string right, string wrong)
     {
-        think.Append(who).Append(" answered:\n").Append(candidate).Append('\n');
-        if (candidate == NoAnswer)
+        var think = new StringBuilder("<think>\n");
+        foreach (var (who, candidate) in blocks)
         {
-            think.Append("no answer.\n");
-            return;
+            think.Append(who).Append(" answered:\n").Append(candidate).Append('\n');
         }
 
-        think.Append(Check(candidate, p.Truth)).Append(": ").Append(candidate == p.Truth ? right : wrong).Append(".\n");
+        think.Append(p.Working).Append(".\nThe correct answer:\n").Append(p.Truth).Append('\n');
+        foreach (var (who, candidate) in blocks)
+        {
+            think.Append(who).Append(": ");
+            think.Append(candidate == NoAnswer ? "no answer" : $"{Check(candidate, p.Truth)}: {(candidate == p.Truth ? right : wrong)}").Append(".\n");
+        }
+
+        return think.Append("</think>\n").ToString();
     }
 
     private const string NoAnswer = "I do not know.";
 
     private static CurriculumItem Item(string id, JudgeTask task, Problem p, Random r)
     {
-        var think = new StringBuilder();
-        think.Append("<think>\n").Append(p.Working).Append(".\nThe correct answer:\n").Append(p.Truth).Append('\n');
+        string think;
         string answer;
         object label;
         List<string> candidates;
@@ -223,7 +230,7 @@ public static class Curriculum
                 string c = right ? p.Truth : p.Wrong(r);
                 candidates = [c];
                 int score = right ? 5 : 1;
-                Judge(think, "The assistant", c, p, "correct", "wrong");
+                think = Reasoning(p, [("The assistant", c)], "correct", "wrong");
                 answer = $"<answer>{score}</answer>";
                 label = score;
                 break;
@@ -237,8 +244,7 @@ public static class Curriculum
                 string b = kind == 1 || (kind == 2 && tieRight) ? p.Truth : p.Wrong(r);
                 candidates = [a, b];
                 int sa = a == p.Truth ? 9 : 2, sb = b == p.Truth ? 9 : 2;
-                Judge(think, "Assistant 1", a, p, "correct", "wrong");
-                Judge(think, "Assistant 2", b, p, "correct", "wrong");
+                think = Reasoning(p, [("Assistant 1", a), ("Assistant 2", b)], "correct", "wrong");
                 answer = $"<answer>{sa}</answer><answer>{sb}</answer>";
                 label = sa > sb ? "A" : sb > sa ? "B" : "tie";
                 scale = new ScoreScale(1, 10);
@@ -253,10 +259,7 @@ public static class Curriculum
                 var pool = new List<(string Text, int Score)> { (p.Truth, 9), (wrong1, 5), (NoAnswer, 2) };
                 var order = pool.OrderBy(_ => r.Next()).ToList();
                 candidates = order.Select(o => o.Text).ToList();
-                for (int i = 0; i < order.Count; i++)
-                {
-                    Judge(think, $"Assistant {i + 1}", order[i].Text, p, "correct", "wrong");
-                }
+                think = Reasoning(p, order.Select((o, i) => ($"Assistant {i + 1}", o.Text)).ToList(), "correct", "wrong");
 
                 answer = string.Concat(order.Select(o => $"<answer>{o.Score}</answer>"));
                 label = string.Concat(order.Select((o, i) => (o.Score, Letter: (char)('A' + i))).OrderByDescending(x => x.Score).Select(x => x.Letter));
@@ -270,7 +273,7 @@ public static class Curriculum
                 string c = right ? p.Truth : p.Wrong(r);
                 candidates = [c];
                 aspect = "correctness";
-                Judge(think, "The assistant", c, p, "matches", "does not match");
+                think = Reasoning(p, [("The assistant", c)], "matches", "does not match");
                 answer = right ? "<answer>yes</answer>" : "<answer>no</answer>";
                 label = right ? "yes" : "no";
                 break;
@@ -290,7 +293,6 @@ public static class Curriculum
         var template = DefaultTemplates.For(task);
         var s = scale ?? new ScoreScale(1, task == JudgeTask.Pointwise ? 5 : 10);
         var rendered = template.Render(new PromptValues("", p.Question, null, s.Min.ToString(CultureInfo.InvariantCulture), s.Max.ToString(CultureInfo.InvariantCulture), aspect), candidates);
-        think.Append("</think>\n");
         var messages = new List<Backbone.ChatMessage> { new("system", rendered.System), new("user", rendered.User), new("assistant", think + answer) };
         return new CurriculumItem(request, messages);
     }
@@ -310,8 +312,6 @@ public static class Curriculum
 
         return h;
     }
-
-    private static int Offset(Random r) => (r.Next(2) == 0 ? 1 : -1) * r.Next(1, 4);
 
     private static string Swap(string s, Random r)
     {

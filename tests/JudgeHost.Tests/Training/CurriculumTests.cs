@@ -77,17 +77,19 @@ public sealed class CurriculumTests
     }
 
     [Fact]
-    public void Reasoning_CopiesEachCandidateOnItsOwnLine_AsThePromptShowsIt()
+    public void Reasoning_CopiesEachCandidateAsThePromptShowsIt_BeforeTheRightAnswer_ThenChecksEach()
     {
         var item = Curriculum.Generate(4, seed: 3, heldOut: false)[1];   // pairwise
         string reasoning = item.Messages[2].Content;
+        int truthAt = reasoning.IndexOf("The correct answer:\n", StringComparison.Ordinal);
 
+        Assert.True(truthAt > 0, reasoning);
         foreach (var (candidate, i) in item.Request.Candidates.Select((c, i) => (c, i + 1)))
         {
             Assert.Contains($"]\n{candidate}", item.Messages[1].Content, StringComparison.Ordinal);
-            Assert.Contains($"Assistant {i} answered:\n{candidate}\ncheck ", reasoning, StringComparison.Ordinal);
+            int copyAt = reasoning.IndexOf($"Assistant {i} answered:\n{candidate}\n", StringComparison.Ordinal);
+            Assert.InRange(copyAt, 0, truthAt);
+            Assert.True(reasoning.IndexOf($"Assistant {i}: check ", truthAt, StringComparison.Ordinal) > truthAt, reasoning);
         }
-
-        Assert.Contains($"The correct answer:\n", reasoning, StringComparison.Ordinal);
     }
 }

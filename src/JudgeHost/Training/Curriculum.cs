@@ -14,7 +14,7 @@ public sealed record CurriculumItem(JudgeRequest Request, IReadOnlyList<Backbone
 
 /// <summary>
 /// A seeded synthetic judging curriculum whose verdicts are checkable: arithmetic results, string transformations
-/// (reverse, upper-case, letter count) and unit conversions, each answered correctly or wrongly by made-up assistants.
+/// (reversing and capitalising spaced letters) and unit conversions, each answered correctly or wrongly by made-up assistants.
 /// Every item comes in one of the four judge formats — pointwise score (1–5), pairwise scores with ties (1–10),
 /// ranking of three (distinct scores), yes/no correctness — with a short step-by-step reasoning that copies each
 /// candidate on its own line exactly as the prompt shows it, computes the true answer, checks each candidate against it

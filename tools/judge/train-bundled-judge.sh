@@ -28,8 +28,12 @@
 #     Tried at once: 1,400 more steps on a curriculum whose wrong answers are, half the time, the right one with random
 #     characters (40,000 chats, seed 11; ~3x the "no" marks): the mark where characters differ went 26 % -> 36 %,
 #     pairwise 0.20, yes/no 0.44. So more "no" marks help, slowly.
-#     Next: find why a 4-layer model does not learn the equality of two adjacent tokens (check the mark alone first: a
-#     few hundred steps on check lines), or weight the decision tokens' loss, before another full run.
+#     The mark alone is learnable: the same initial model on 40,000 chats of nothing but check lines ("check A M no,
+#     4 4 ok: wrong.", pairs given in the prompt, half of them unequal) reached loss 0.01 in 600 steps of 32 (~4 min),
+#     where never computing the mark would leave ~0.15. In the curriculum the pair's second character is nearly always
+#     the first one again (one "no" per chat), and the model takes that shortcut instead of fetching the right answer's
+#     character. Next: check-line drills mixed into the curriculum and wrong answers that differ in more places, or the
+#     decision tokens' loss weighted, before another full run (the GPU when lent).
 # Usage: bash tools/judge/train-bundled-judge.sh [WORK_DIR]   (default artifacts/bundled-judge)
 set -euo pipefail
 cd "$(dirname "$0")/../.."

@@ -51,6 +51,16 @@ public static class BackboneBench
             var prefill = generator.LastTimings;
             output.WriteLine($"prefill, 512 tokens: {prefill.PrefillTokens / prefill.PrefillSeconds:F1} tok/s ({prefill.PrefillSeconds:F2} s)");
 
+            // A few streams (both orders of a pairwise prompt; small best-of-N): Bf16Gemm's range.
+            foreach (int streams in new[] { 2, 4, 8 })
+            {
+                var few = Enumerable.Range(0, streams).Select(i => (IReadOnlyList<int>)Prompt(128, 30 + i)).ToArray();
+                generator.Generate(few, decodeTokens, SamplingOptions.Greedy, []);
+                var t = generator.LastTimings;
+                double tps = t.DecodeTokens / t.DecodeSeconds;
+                output.WriteLine($"decode, {streams} streams, context 128: {tps:F2} tok/s total = {tps / singleTps:F2}x single-stream");
+            }
+
             // Batched decode, 16 streams.
             var prompts = Enumerable.Range(0, 16).Select(i => (IReadOnlyList<int>)Prompt(128, 10 + i)).ToArray();
             generator.Generate(prompts, decodeTokens, SamplingOptions.Greedy, []);

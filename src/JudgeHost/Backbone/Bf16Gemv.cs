@@ -59,7 +59,7 @@ public static class Bf16Gemv
         Avx2.ShiftLeftLogical(Avx2.ConvertToVector256Int32(Sse2.LoadVector128(p)), 16).AsSingle();
 
     /// <summary>One product: rows [from, to) of y = W x + b.</summary>
-    internal readonly unsafe struct Job(ushort* w, float* x, ushort* y, float* bias, int cols)
+    internal sealed unsafe class Job(ushort* w, float* x, ushort* y, float* bias, int cols) : IRowJob
     {
         public void Run(int from, int to)
         {
@@ -97,25 +97,31 @@ public static class Bf16Gemv
             half = Sse.AddScalar(half, Sse.Shuffle(half, half, 0x55));
             return half.ToScalar();
         }
+    }
 
-        // fp32 -> bf16, round to nearest even (as torch's conversion does); NaN stays NaN.
-        [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        private static ushort ToBf16(float f)
+    // fp32 -> bf16, round to nearest even (as torch's conversion does); NaN stays NaN.
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static ushort ToBf16(float f)
+    {
+        uint u = BitConverter.SingleToUInt32Bits(f);
+        if (float.IsNaN(f))
         {
-            uint u = BitConverter.SingleToUInt32Bits(f);
-            if (float.IsNaN(f))
-            {
-                return 0x7FC0;
-            }
-
-            u += 0x7FFFu + ((u >> 16) & 1);
-            return (ushort)(u >> 16);
+            return 0x7FC0;
         }
+
+        u += 0x7FFFu + ((u >> 16) & 1);
+        return (ushort)(u >> 16);
     }
 }
 
+/// <summary>A product split by output rows: <see cref="Run"/> computes rows [from, to).</summary>
+internal interface IRowJob
+{
+    void Run(int from, int to);
+}
+
 /// <summary>
-/// Persistent helper threads for <see cref="Bf16Gemv"/>: the caller takes one share of the rows, each worker another.
+/// Persistent helper threads for <see cref="Bf16Gemv"/> and <see cref="Bf16Gemm"/>: the caller takes one share of the rows, each worker another.
 /// Workers spin for a short while after each job (decode issues products back to back), then block.
 /// </summary>
 internal static class GemvWorkers
@@ -123,7 +129,7 @@ internal static class GemvWorkers
     private static readonly Worker[] Workers = Enumerable.Range(1, Math.Max(0, Environment.ProcessorCount - 1)).Select(i => new Worker(i)).ToArray();
     private static readonly Lock Gate = new();
 
-    public static void Run(int rows, Bf16Gemv.Job job)
+    public static void Run(int rows, IRowJob job, int align = 1)
     {
         int parts = Math.Min(Workers.Length + 1, Math.Max(1, rows / 64));
         if (parts == 1)
@@ -136,10 +142,10 @@ internal static class GemvWorkers
         {
             for (int p = 1; p < parts; p++)
             {
-                Workers[p - 1].Start(job, rows * p / parts, rows * (p + 1) / parts);
+                Workers[p - 1].Start(job, Split(rows, p, parts, align), Split(rows, p + 1, parts, align));
             }
 
-            job.Run(0, rows / parts);
+            job.Run(0, Split(rows, 1, parts, align));
             for (int p = 1; p < parts; p++)
             {
                 Workers[p - 1].Wait();
@@ -147,12 +153,15 @@ internal static class GemvWorkers
         }
     }
 
+    // Boundary p of `parts` equal shares of `rows`, a multiple of `align` except at the end.
+    private static int Split(int rows, int p, int parts, int align) => p == parts ? rows : rows * p / parts / align * align;
+
     [System.Diagnostics.CodeAnalysis.SuppressMessage("Design", "CA1001", Justification = "Workers live as long as the process.")]
     private sealed class Worker
     {
         private const int SpinCount = 20_000;
         private readonly ManualResetEventSlim _go = new(false, 1000);
-        private Bf16Gemv.Job _job;
+        private IRowJob? _job;
         private int _from;
         private int _to;
         private volatile bool _done = true;
@@ -163,7 +172,7 @@ internal static class GemvWorkers
             thread.Start();
         }
 
-        public void Start(Bf16Gemv.Job job, int from, int to)
+        public void Start(IRowJob job, int from, int to)
         {
             _job = job;
             _from = from;
@@ -193,7 +202,7 @@ internal static class GemvWorkers
 
                 _go.Wait();
                 _go.Reset();
-                _job.Run(_from, _to);
+                _job!.Run(_from, _to);
                 _done = true;
             }
         }

@@ -54,7 +54,7 @@ public sealed class Proj : nn.Module<Tensor, Tensor>
 
     public override Tensor forward(Tensor x)
     {
-        var y = Bf16Gemv.Applies(x, weight) ? Bf16Gemv.Linear(x, weight, bias) : F.linear(x, weight, bias);
+        var y = ManagedLinear.Linear(x, weight, bias);
         return Lora is null ? y : y + Lora.Delta(x).to(y.dtype);
     }
 }
@@ -304,8 +304,8 @@ public sealed class CausalLM : nn.Module
 
     public Device Device { get; private set; } = CPU;
 
-    /// <summary>Single-row decode steps of this model run their matrix-vector products in <see cref="Bf16Gemv"/>.</summary>
-    public bool UsesManagedGemv => Bf16Gemv.Supported && DType == ScalarType.BFloat16 && Device.type == DeviceType.CPU;
+    /// <summary>Decode steps of <paramref name="rows"/> rows of this model run their products on managed kernels (<see cref="ManagedLinear"/>).</summary>
+    public bool UsesManagedLinear(int rows) => DType == ScalarType.BFloat16 && Device.type == DeviceType.CPU && ManagedLinear.Covers(rows);
 
     public KvCache NewCache(int batch, int capacity) =>
         new(Config.NumHiddenLayers, batch, Config.KeyValueHeads, Config.HeadDim, capacity, DType, Device);
@@ -329,8 +329,8 @@ public sealed class CausalLM : nn.Module
         int steps = (int)inputsEmbeds.shape[1];
         int start = cache.Length;
 
-        // One row: the products run on Bf16Gemv's workers, so libtorch's own threads must not spin against them.
-        using var threads = inputsEmbeds.shape[0] * steps == 1 && UsesManagedGemv ? TorchThreads.Limit(1) : null;
+        // A few rows: the products run on the managed kernels' workers, so libtorch's own threads must not spin against them.
+        using var threads = UsesManagedLinear((int)inputsEmbeds.shape[0] * steps) ? TorchThreads.Limit(1) : null;
         cache.Reserve(steps, valid.to(Device));
         var mask = AttentionMask(cache.ValidSlots(start + steps), start, steps);
         var (cos, sin) = _rotary.Compute(positionIds.to(Device), DType);
@@ -344,8 +344,7 @@ public sealed class CausalLM : nn.Module
         }
 
         var logits = lm_head is not null ? lm_head.forward(hidden)
-            : Bf16Gemv.Applies(hidden, model.EmbedWeight) ? Bf16Gemv.Linear(hidden, model.EmbedWeight, null)
-            : F.linear(hidden, model.EmbedWeight);
+            : ManagedLinear.Linear(hidden, model.EmbedWeight, null);
         return logits.MoveToOuterDisposeScope();
     }
 

@@ -266,9 +266,9 @@ public sealed class TextGenerator(CausalLM model)
         var clock = Stopwatch.StartNew();
         int decoded = 0;
 
-        // One row on the CPU in bf16: the matrix-vector products run on .NET threads (Bf16Gemv). libtorch's worker
-        // threads would only spin against them between the tiny remaining ops, so they are parked for the loop.
-        using var threads = batch == 1 && model.UsesManagedGemv ? TorchThreads.Limit(1) : null;
+        // A few rows on the CPU in bf16: the products run on .NET threads (ManagedLinear). libtorch's worker
+        // threads would only spin against them between the small remaining ops, so they are parked for the loop.
+        using var threads = model.UsesManagedLinear(batch) ? TorchThreads.Limit(1) : null;
         try
         {
             for (int step = 0; step < maxNewTokens; step++)

@@ -44,4 +44,60 @@ public sealed class Bf16GemvTests
         Assert.False(Bf16Gemv.Applies(two, w));
         Assert.False(Bf16Gemv.Applies(fp32, w));
     }
+
+    [Theory]
+    [InlineData(2, 64, 896, true)]      // a pair of rows (both orders of a pairwise prompt), with bias
+    [InlineData(3, 257, 96, false)]     // a 2 + 1 row split, a weight-row count that leaves a partial group of four
+    [InlineData(8, 4864, 896, false)]   // MLP-sized, two tiles of four rows, split over the cores
+    [InlineData(7, 130, 4864, true)]    // long rows, 4 + 2 + 1 row tiles
+    public void Gemm_MatchesFp32ReferenceRoundedToBf16(int m, int rows, int cols, bool withBias)
+    {
+        if (!Bf16Gemm.Supported)
+        {
+            return; // no AVX-512 here: the model uses libtorch's kernel instead
+        }
+
+        var gen = manual_seed(m + rows + cols);
+        using var w = randn([rows, cols], generator: gen).to(ScalarType.BFloat16);
+        using var x = randn([m, 1, cols], generator: gen).to(ScalarType.BFloat16);
+        using var b = withBias ? randn([rows], generator: gen).to(ScalarType.BFloat16) : null;
+
+        Assert.True(Bf16Gemm.Applies(x, w));
+        using var actual = ManagedLinear.Linear(x, w, b);
+        using var reference = nn.functional.linear(x.to(ScalarType.Float64), w.to(ScalarType.Float64), b?.to(ScalarType.Float64)).to(ScalarType.BFloat16);
+
+        Assert.Equal([(long)m, 1L, rows], actual.shape);
+        Assert.Equal(ScalarType.BFloat16, actual.dtype);
+        using var diff = (actual.to(ScalarType.Float32) - reference.to(ScalarType.Float32)).abs();
+        using var tolerance = reference.to(ScalarType.Float32).abs() * (1.0 / 128) + 1e-3;   // at most one bf16 ulp apart
+        Assert.True(diff.le(tolerance).all().item<bool>(), $"max diff {diff.max().item<float>()}");
+    }
+
+    [Fact]
+    public void Gemm_AppliesOnlyToAFewBf16RowsOnCpu_WithWholeBlocksOf32Columns()
+    {
+        using var w = zeros([8, 64], ScalarType.BFloat16);
+        using var one = zeros([1, 64], ScalarType.BFloat16);
+        using var many = zeros([Bf16Gemm.MaxRows + 1, 64], ScalarType.BFloat16);
+        using var fp32 = zeros([2, 64]);
+        using var ragged = zeros([2, 48], ScalarType.BFloat16);
+        using var w48 = zeros([8, 48], ScalarType.BFloat16);
+
+        Assert.False(Bf16Gemm.Applies(one, w));
+        Assert.False(Bf16Gemm.Applies(many, w));
+        Assert.False(Bf16Gemm.Applies(fp32, w));
+        Assert.False(Bf16Gemm.Applies(ragged, w48));
+    }
+
+    [Fact]
+    public void ManagedLinear_LeavesProductsThatAutogradRecordsToLibtorch()
+    {
+        using var w = randn([64, 64]).to(ScalarType.BFloat16).requires_grad_(true);
+        using var x = randn([2, 64]).to(ScalarType.BFloat16);
+
+        using var y = ManagedLinear.Linear(x, w, null);
+        y.sum().backward();
+
+        Assert.NotNull(w.grad);
+    }
 }

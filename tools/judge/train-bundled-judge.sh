@@ -37,6 +37,10 @@
 #     seems to follow the model's guess about the whole candidate, not the two characters before it.
 #     Next: drills in the judgment's own format (the check lines of real items, each pair unequal half the time) and wrong answers that differ in more places, or the
 #     decision tokens' loss weighted, before another full run (the GPU when lent).
+#   - 2026-11-23 g: from scratch on the far-wrong curriculum (half the wrong answers the right one with random characters,
+#     1.4 "no" marks per chat), 2,500 steps: held-out pairwise 0.27, yes/no 0.33; of the pairs it wrote with two different
+#     characters it marked 10/82 "no" (equal ones 327/354 "ok"): inside a judgment the mark does not follow even the two
+#     tokens just written. Next: the mark placed where each character is copied, or the mark tokens' loss weighted.
 # Usage: bash tools/judge/train-bundled-judge.sh [WORK_DIR]   (default artifacts/bundled-judge)
 set -euo pipefail
 cd "$(dirname "$0")/../.."

@@ -258,6 +258,13 @@ public static class ManagedLinear
 
     public static Tensor Linear(Tensor x, Tensor weight, Tensor? bias)
     {
+        if (!x.is_contiguous())
+        {
+            // libtorch's CPU bf16 GEMM takes a naive kernel for a strided input (the LM head's [B, 1, D] cut from a
+            // batched prefill's [B, S, D] ran ~100x slower), and the managed kernels need the rows side by side.
+            x = x.contiguous();
+        }
+
         if (x.requires_grad || weight.requires_grad || (bias?.requires_grad ?? false))
         {
             return nn.functional.linear(x, weight, bias);   // the managed kernels record no gradient

@@ -338,9 +338,7 @@ public sealed class CausalLM : nn.Module
         cache.Commit(steps);
         if (lastOnly)
         {
-            // Contiguous: libtorch's CPU bf16 GEMM takes a naive kernel for a strided input ([B, 1, D] cut from
-            // [B, S, D]), ~100x slower on the LM head of a batched prefill.
-            hidden = hidden.narrow(1, steps - 1, 1).contiguous();
+            hidden = hidden.narrow(1, steps - 1, 1);
         }
 
         var logits = lm_head is not null ? lm_head.forward(hidden)

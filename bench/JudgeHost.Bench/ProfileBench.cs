@@ -39,6 +39,24 @@ public static class ProfileBench
         model.Forward(model.Embed(ids), arange(128).view(1,128), ones(1,128,dtype:ScalarType.Bool), cache, true).Dispose();
         long p = 128;
         o.WriteLine($"full step: {T(() => { using var s = NewDisposeScope(); var id = tensor(new long[]{5}).view(1,1); model.Forward(model.Embed(id), tensor(new long[]{p++}).view(1,1), ones(1,1,dtype:ScalarType.Bool), cache, true); }, 20):F1} ms");
+        foreach (int rows in new[] { 8, 16 })
+        {
+            var xr = randn(rows, 1, 896).to(ScalarType.BFloat16);
+            var wide = randn(rows, 1, 4864).to(ScalarType.BFloat16);
+            void Layers(Func<Tensor, Tensor, Tensor> linear) { foreach (var w in lin) { linear(w.shape[1] == 896 ? xr : wide, w).Dispose(); } }
+            set_num_threads(1);
+            var down = ps["model.layers.0.mlp.down_proj.weight"];
+            o.WriteLine($"[{rows} rows] gate ManagedLinear: {T(() => ManagedLinear.Linear(xr, wq, null).Dispose(), 20):F3} ms; down: {T(() => ManagedLinear.Linear(wide, down, null).Dispose(), 20):F3} ms; libtorch gate {T(() => F.linear(xr, wq).Dispose(), 20):F3} ms");
+            o.WriteLine($"[{rows} rows] all layer products, ManagedLinear: {T(() => Layers((a, w) => ManagedLinear.Linear(a, w, null)), 3):F1} ms; lm_head: {T(() => ManagedLinear.Linear(xr, emb, null).Dispose(), 3):F1} ms");
+            set_num_threads(2);
+            o.WriteLine($"[{rows} rows] all layer products, libtorch: {T(() => Layers((a, w) => F.linear(a, w)), 3):F1} ms; lm_head: {T(() => F.linear(xr, emb).Dispose(), 3):F1} ms");
+            using var c16 = model.NewCache(rows, 256);
+            var ids16 = tensor(Enumerable.Range(0, 128 * rows).Select(i => (long)(i % 1000)).ToArray()).view(rows, 128);
+            model.Forward(model.Embed(ids16), arange(128).view(1, 128).expand(rows, 128), ones(rows, 128, dtype: ScalarType.Bool), c16, true).Dispose();
+            long q = 128;
+            o.WriteLine($"[{rows} rows] full step: {T(() => { using var s = NewDisposeScope(); var id = full(rows, 1, 5L); model.Forward(model.Embed(id), full(rows, 1, q++), ones(rows, 1, dtype: ScalarType.Bool), c16, true); }, 10):F1} ms");
+        }
+
         return 0;
     }
 }

@@ -1,3 +1,4 @@
+using System.Diagnostics.CodeAnalysis;
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 using System.Runtime.Intrinsics.X86;
@@ -9,19 +10,20 @@ namespace JudgeHost.Backbone;
 /// <summary>
 /// y = x Wᵀ (+ b) for a few bfloat16 rows on the CPU — batched decode, one row per stream — with the arithmetic of
 /// <see cref="Bf16Gemv"/>: bf16 → fp32 by a 16-bit shift, fp32 fused multiply-add, one round-to-nearest-even to bf16
-/// at the end. libtorch's bf16 GEMM (oneDNN) streams the weights at about a third of memory bandwidth for 2–32 rows;
-/// here each pair of weight rows is widened once per 16 columns and multiplied into up to 8 activation rows held in
-/// sixteen AVX-512 accumulators, so the weights are read once per product and the work is bound by the FMA units,
-/// not by memory. Rows are split over the cores by <see cref="GemvWorkers"/>. Used only where AVX-512 exists.
+/// at the end. libtorch's bf16 GEMM (oneDNN) streams the weights at about a third of memory bandwidth for 2–16 rows;
+/// here four weight rows are widened once per 32 columns (even and odd halves) and multiplied into four activation
+/// rows at a time held in sixteen AVX-512 accumulators, the next four weight rows prefetched meanwhile, so the weights
+/// are read once per product at memory bandwidth (up to ~8 rows) or the FMA units are kept busy (~140 G multiply-adds/s
+/// on two cores at 16 rows, against oneDNN's ~100). Rows are split over the cores by <see cref="GemvWorkers"/>. Used
+/// only where AVX-512 exists.
 /// </summary>
 public static class Bf16Gemm
 {
     /// <summary>
-    /// The most activation rows this kernel takes. Without AVX512-BF16 from .NET it multiplies in fp32, half the
-    /// rate of oneDNN's bf16 dot products, so from ~16 rows (where the product stops being bound by memory) libtorch
-    /// is faster.
+    /// The most activation rows this kernel takes: 16 streams of batched decode. Beyond that the product is bound by
+    /// arithmetic, where oneDNN's AVX512-BF16 dot products (which .NET does not expose) catch up with this fp32 kernel.
     /// </summary>
-    public const int MaxRows = 8;
+    public const int MaxRows = 16;
 
     public static bool Supported { get; } = Avx512F.IsSupported && Avx512BW.IsSupported && BitConverter.IsLittleEndian;
 
@@ -116,21 +118,27 @@ public static class Bf16Gemm
                 uint* w1 = count > 1 ? w0 + half : w0;   // rows past the end repeat the first; they are not written
                 uint* w2 = count > 2 ? w0 + (2 * half) : w0;
                 uint* w3 = count > 3 ? w0 + (3 * half) : w0;
+                // The first tile of each group of four weight rows also prefetches the next group's rows: each row is
+                // only k / 32 cache lines, too short a stream for the hardware prefetcher (8 rows ran at half the
+                // memory bandwidth without this).
+                uint* next = r + 4 < to ? w0 + (4L * half) : null;
                 int row = 0;
                 for (; row + 4 <= m; row += 4)
                 {
-                    Tile<Four>(w0, w1, w2, w3, x + ((long)row * k), k, y + ((long)row * n) + r, n, bias is null ? null : bias + r, count);
+                    Tile<Four>(w0, w1, w2, w3, x + ((long)row * k), k, y + ((long)row * n) + r, n, bias is null ? null : bias + r, count, next);
+                    next = null;
                 }
 
                 if (row + 2 <= m)
                 {
-                    Tile<Two>(w0, w1, w2, w3, x + ((long)row * k), k, y + ((long)row * n) + r, n, bias is null ? null : bias + r, count);
+                    Tile<Two>(w0, w1, w2, w3, x + ((long)row * k), k, y + ((long)row * n) + r, n, bias is null ? null : bias + r, count, next);
                     row += 2;
+                    next = null;
                 }
 
                 if (row < m)
                 {
-                    Tile<One>(w0, w1, w2, w3, x + ((long)row * k), k, y + ((long)row * n) + r, n, bias is null ? null : bias + r, count);
+                    Tile<One>(w0, w1, w2, w3, x + ((long)row * k), k, y + ((long)row * n) + r, n, bias is null ? null : bias + r, count, next);
                 }
             }
         }
@@ -158,9 +166,11 @@ public static class Bf16Gemm
 
     // Four weight rows times T.Rows activation rows (x, stride k): 4 x T.Rows dot products of length k, written to
     // y[i * n + j] for weight row j < count. T.Rows is a constant in each instantiation, so the unused accumulators
-    // and their branches compile away.
+    // and their branches compile away. The two halves of a block are written out (the JIT unrolls no loop: a loop over
+    // them, with the widening chosen by a branch, ran at a fifth of the FMA rate), and the sixteen sums are reduced
+    // together (one Vector512.Sum and a scalar rounding per output cost as much as the whole loop at k = 896).
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static unsafe void Tile<T>(uint* w0, uint* w1, uint* w2, uint* w3, float* x, int k, ushort* y, int n, float* bias, int count)
+    private static unsafe void Tile<T>(uint* w0, uint* w1, uint* w2, uint* w3, float* x, int k, ushort* y, int n, float* bias, int count, uint* next)
         where T : struct, ITile
     {
         Vector512<float> a0 = default, a1 = default, a2 = default, a3 = default;
@@ -170,79 +180,119 @@ public static class Bf16Gemm
         var high = Vector512.Create(0xFFFF0000u);
         for (int i = 0; i < k; i += 32)
         {
-            int p = i / 2;
+            uint p = (uint)i / 2;
             var p0 = Vector512.Load(w0 + p);
             var p1 = Vector512.Load(w1 + p);
             var p2 = Vector512.Load(w2 + p);
             var p3 = Vector512.Load(w3 + p);
-            for (int part = 0; part < 2; part++)
+            if (next != null)
             {
-                // part 0: the even columns of the block (low halves); part 1: the odd ones (high halves).
-                var u0 = part == 0 ? Avx512F.ShiftLeftLogical(p0, 16).AsSingle() : (p0 & high).AsSingle();
-                var u1 = part == 0 ? Avx512F.ShiftLeftLogical(p1, 16).AsSingle() : (p1 & high).AsSingle();
-                var u2 = part == 0 ? Avx512F.ShiftLeftLogical(p2, 16).AsSingle() : (p2 & high).AsSingle();
-                var u3 = part == 0 ? Avx512F.ShiftLeftLogical(p3, 16).AsSingle() : (p3 & high).AsSingle();
-                float* xi = x + i + (16 * part);
-                var xv = Vector512.Load(xi);
-                a0 = Avx512F.FusedMultiplyAdd(u0, xv, a0);
-                a1 = Avx512F.FusedMultiplyAdd(u1, xv, a1);
-                a2 = Avx512F.FusedMultiplyAdd(u2, xv, a2);
-                a3 = Avx512F.FusedMultiplyAdd(u3, xv, a3);
-                if (T.Rows > 1)
-                {
-                    xv = Vector512.Load(xi + k);
-                    b0 = Avx512F.FusedMultiplyAdd(u0, xv, b0);
-                    b1 = Avx512F.FusedMultiplyAdd(u1, xv, b1);
-                    b2 = Avx512F.FusedMultiplyAdd(u2, xv, b2);
-                    b3 = Avx512F.FusedMultiplyAdd(u3, xv, b3);
-                }
-
-                if (T.Rows > 2)
-                {
-                    xv = Vector512.Load(xi + (2 * k));
-                    c0 = Avx512F.FusedMultiplyAdd(u0, xv, c0);
-                    c1 = Avx512F.FusedMultiplyAdd(u1, xv, c1);
-                    c2 = Avx512F.FusedMultiplyAdd(u2, xv, c2);
-                    c3 = Avx512F.FusedMultiplyAdd(u3, xv, c3);
-                    xv = Vector512.Load(xi + (3 * k));
-                    d0 = Avx512F.FusedMultiplyAdd(u0, xv, d0);
-                    d1 = Avx512F.FusedMultiplyAdd(u1, xv, d1);
-                    d2 = Avx512F.FusedMultiplyAdd(u2, xv, d2);
-                    d3 = Avx512F.FusedMultiplyAdd(u3, xv, d3);
-                }
+                uint half = (uint)k / 2;
+                Sse.Prefetch0(next + p);
+                Sse.Prefetch0(next + half + p);
+                Sse.Prefetch0(next + (2 * half) + p);
+                Sse.Prefetch0(next + (3 * half) + p);
             }
+            Step<T>(Avx512F.ShiftLeftLogical(p0, 16).AsSingle(), Avx512F.ShiftLeftLogical(p1, 16).AsSingle(), Avx512F.ShiftLeftLogical(p2, 16).AsSingle(), Avx512F.ShiftLeftLogical(p3, 16).AsSingle(), x + i, k,
+                ref a0, ref a1, ref a2, ref a3, ref b0, ref b1, ref b2, ref b3, ref c0, ref c1, ref c2, ref c3, ref d0, ref d1, ref d2, ref d3);
+            Step<T>((p0 & high).AsSingle(), (p1 & high).AsSingle(), (p2 & high).AsSingle(), (p3 & high).AsSingle(), x + i + 16, k,
+                ref a0, ref a1, ref a2, ref a3, ref b0, ref b1, ref b2, ref b3, ref c0, ref c1, ref c2, ref c3, ref d0, ref d1, ref d2, ref d3);
         }
 
-        Write(y, a0, a1, a2, a3, bias, count);
+        Store<T>(Reduce16(a0, b0, c0, d0, a1, b1, c1, d1, a2, b2, c2, d2, a3, b3, c3, d3), y, n, bias, count);
+    }
+
+    // Lane 4 * i + j of the result = the sum of the lanes of v[4 * j + i]: sixteen horizontal sums in 15 shuffle-add pairs.
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector512<float> Reduce16(Vector512<float> v0, Vector512<float> v1, Vector512<float> v2, Vector512<float> v3, Vector512<float> v4, Vector512<float> v5, Vector512<float> v6, Vector512<float> v7,
+        Vector512<float> v8, Vector512<float> v9, Vector512<float> v10, Vector512<float> v11, Vector512<float> v12, Vector512<float> v13, Vector512<float> v14, Vector512<float> v15)
+    {
+        var q0 = Blocks(Blocks(v0, v1, 0x44, 0xEE), Blocks(v2, v3, 0x44, 0xEE), 0x88, 0xDD);
+        var q1 = Blocks(Blocks(v4, v5, 0x44, 0xEE), Blocks(v6, v7, 0x44, 0xEE), 0x88, 0xDD);
+        var q2 = Blocks(Blocks(v8, v9, 0x44, 0xEE), Blocks(v10, v11, 0x44, 0xEE), 0x88, 0xDD);
+        var q3 = Blocks(Blocks(v12, v13, 0x44, 0xEE), Blocks(v14, v15, 0x44, 0xEE), 0x88, 0xDD);
+        return Lanes(Lanes(q0, q1, 0x44, 0xEE), Lanes(q2, q3, 0x44, 0xEE), 0x88, 0xDD);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector512<float> Blocks(Vector512<float> p, Vector512<float> q, [ConstantExpected] byte a, [ConstantExpected] byte b) => Avx512F.Shuffle4x128(p, q, a) + Avx512F.Shuffle4x128(p, q, b);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector512<float> Lanes(Vector512<float> p, Vector512<float> q, [ConstantExpected] byte a, [ConstantExpected] byte b) => Avx512F.Shuffle(p, q, a) + Avx512F.Shuffle(p, q, b);
+
+    // s: lane 4 * i + j = activation row i, output column j of the tile. Adds the bias, rounds to bf16 (nearest even,
+    // as torch's conversion; NaN stays NaN) and writes T.Rows rows of `count` columns.
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static unsafe void Store<T>(Vector512<float> s, ushort* y, int n, float* bias, int count)
+        where T : struct, ITile
+    {
+        if (bias is not null)
+        {
+            var b = Vector128<float>.Zero;
+            for (int j = 0; j < count; j++)
+            {
+                b = b.WithElement(j, bias[j]);
+            }
+
+            var b2 = Vector256.Create(b, b);
+            s += Vector512.Create(b2, b2);
+        }
+
+        var u = s.AsUInt32();
+        var rounded = (u + Vector512.Create(0x7FFFu) + ((u >> 16) & Vector512<uint>.One)) >> 16;
+        rounded = Vector512.ConditionalSelect(Vector512.Equals(s, s).AsUInt32(), rounded, Vector512.Create(0x7FC0u));
+        var packed = Avx512F.ConvertToVector256UInt16(rounded).AsUInt64();   // row i's four columns in 64-bit lane i
+        for (int i = 0; i < T.Rows; i++)
+        {
+            ushort* yi = y + ((long)i * n);
+            ulong v = packed.GetElement(i);
+            if (count == 4)
+            {
+                *(ulong*)yi = v;
+                continue;
+            }
+
+            for (int j = 0; j < count; j++)
+            {
+                yi[j] = (ushort)(v >> (16 * j));
+            }
+        }
+    }
+
+    // One 16-column half of a 32-column block: the four widened weight vectors times T.Rows activation rows.
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static unsafe void Step<T>(Vector512<float> u0, Vector512<float> u1, Vector512<float> u2, Vector512<float> u3, float* xi, int k,
+        ref Vector512<float> a0, ref Vector512<float> a1, ref Vector512<float> a2, ref Vector512<float> a3,
+        ref Vector512<float> b0, ref Vector512<float> b1, ref Vector512<float> b2, ref Vector512<float> b3,
+        ref Vector512<float> c0, ref Vector512<float> c1, ref Vector512<float> c2, ref Vector512<float> c3,
+        ref Vector512<float> d0, ref Vector512<float> d1, ref Vector512<float> d2, ref Vector512<float> d3) where T : struct, ITile
+    {
+        var xv = Vector512.Load(xi);
+        a0 = Avx512F.FusedMultiplyAdd(u0, xv, a0);
+        a1 = Avx512F.FusedMultiplyAdd(u1, xv, a1);
+        a2 = Avx512F.FusedMultiplyAdd(u2, xv, a2);
+        a3 = Avx512F.FusedMultiplyAdd(u3, xv, a3);
         if (T.Rows > 1)
         {
-            Write(y + n, b0, b1, b2, b3, bias, count);
+            xv = Vector512.Load(xi + k);
+            b0 = Avx512F.FusedMultiplyAdd(u0, xv, b0);
+            b1 = Avx512F.FusedMultiplyAdd(u1, xv, b1);
+            b2 = Avx512F.FusedMultiplyAdd(u2, xv, b2);
+            b3 = Avx512F.FusedMultiplyAdd(u3, xv, b3);
         }
 
         if (T.Rows > 2)
         {
-            Write(y + (2 * n), c0, c1, c2, c3, bias, count);
-            Write(y + (3 * n), d0, d1, d2, d3, bias, count);
-        }
-    }
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static unsafe void Write(ushort* y, Vector512<float> s0, Vector512<float> s1, Vector512<float> s2, Vector512<float> s3, float* bias, int count)
-    {
-        y[0] = Bf16Gemv.ToBf16(Vector512.Sum(s0) + (bias is null ? 0 : bias[0]));
-        if (count > 1)
-        {
-            y[1] = Bf16Gemv.ToBf16(Vector512.Sum(s1) + (bias is null ? 0 : bias[1]));
-        }
-
-        if (count > 2)
-        {
-            y[2] = Bf16Gemv.ToBf16(Vector512.Sum(s2) + (bias is null ? 0 : bias[2]));
-        }
-
-        if (count > 3)
-        {
-            y[3] = Bf16Gemv.ToBf16(Vector512.Sum(s3) + (bias is null ? 0 : bias[3]));
+            xv = Vector512.Load(xi + (2 * k));
+            c0 = Avx512F.FusedMultiplyAdd(u0, xv, c0);
+            c1 = Avx512F.FusedMultiplyAdd(u1, xv, c1);
+            c2 = Avx512F.FusedMultiplyAdd(u2, xv, c2);
+            c3 = Avx512F.FusedMultiplyAdd(u3, xv, c3);
+            xv = Vector512.Load(xi + (3 * k));
+            d0 = Avx512F.FusedMultiplyAdd(u0, xv, d0);
+            d1 = Avx512F.FusedMultiplyAdd(u1, xv, d1);
+            d2 = Avx512F.FusedMultiplyAdd(u2, xv, d2);
+            d3 = Avx512F.FusedMultiplyAdd(u3, xv, d3);
         }
     }
 }

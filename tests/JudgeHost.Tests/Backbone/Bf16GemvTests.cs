@@ -55,6 +55,8 @@ public sealed class Bf16GemvTests
     [InlineData(3, 257, 96, false)]     // a 2 + 1 row split, a weight-row count that leaves a partial group of four
     [InlineData(8, 4864, 896, false)]   // MLP-sized, two tiles of four rows, split over the cores
     [InlineData(7, 130, 4864, true)]    // long rows, 4 + 2 + 1 row tiles
+    [InlineData(13, 66, 896, true)]     // 4 + 4 + 4 + 1 rows, a partial group of two weight rows, with bias
+    [InlineData(16, 4864, 896, false)]  // the most rows: 16 streams of batched decode
     public void Gemm_MatchesFp32ReferenceRoundedToBf16(int m, int rows, int cols, bool withBias)
     {
         if (!Bf16Gemm.Supported)

@@ -41,9 +41,13 @@ public static class BackboneBench
 
             // Single-stream decode at context 128.
             generator.Generate([Prompt(16, 0)], 4, SamplingOptions.Greedy, []);   // warm-up
-            generator.Generate([Prompt(128, 1)], decodeTokens, SamplingOptions.Greedy, []);
-            var single = generator.LastTimings;
-            double singleTps = single.DecodeTokens / single.DecodeSeconds;
+            // Each decode figure is the best of three runs: this 2-core VM's neighbours move single runs by +-20 %.
+            double DecodeTps(IReadOnlyList<IReadOnlyList<int>> prompts) => Enumerable.Range(0, 3).Max(_ =>
+            {
+                generator.Generate(prompts, decodeTokens, SamplingOptions.Greedy, []);
+                return generator.LastTimings.DecodeTokens / generator.LastTimings.DecodeSeconds;
+            });
+            double singleTps = DecodeTps([Prompt(128, 1)]);
             output.WriteLine($"decode, 1 stream, context 128: {singleTps:F2} tok/s ({1000 / singleTps:F1} ms/token) = {singleTps / bound:P1} of the memcpy bound, {singleTps / (torchCopy / weightBytes):P1} of the torch-copy bound");
 
             // Prefill at 512.
@@ -55,17 +59,13 @@ public static class BackboneBench
             foreach (int streams in new[] { 2, 4, 8 })
             {
                 var few = Enumerable.Range(0, streams).Select(i => (IReadOnlyList<int>)Prompt(128, 30 + i)).ToArray();
-                generator.Generate(few, decodeTokens, SamplingOptions.Greedy, []);
-                var t = generator.LastTimings;
-                double tps = t.DecodeTokens / t.DecodeSeconds;
+                double tps = DecodeTps(few);
                 output.WriteLine($"decode, {streams} streams, context 128: {tps:F2} tok/s total = {tps / singleTps:F2}x single-stream");
             }
 
             // Batched decode, 16 streams.
             var prompts = Enumerable.Range(0, 16).Select(i => (IReadOnlyList<int>)Prompt(128, 10 + i)).ToArray();
-            generator.Generate(prompts, decodeTokens, SamplingOptions.Greedy, []);
-            var batched = generator.LastTimings;
-            double batchedTps = batched.DecodeTokens / batched.DecodeSeconds;
+            double batchedTps = DecodeTps(prompts);
             output.WriteLine($"decode, 16 streams, context 128: {batchedTps:F2} tok/s total = {batchedTps / singleTps:F2}x single-stream (target >= 8x)");
 
             // Shared prefix: one 256-token prefix forked into 16 continuations of 8 tokens, vs 16 separate prefills.

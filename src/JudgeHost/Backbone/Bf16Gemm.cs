@@ -53,15 +53,7 @@ public static class Bf16Gemm
         float* xp = Scratch(m * k);
         fixed (byte* xb = x.bytes)
         {
-            // Each block of 32 columns of x as its 16 even columns, then its 16 odd ones: the order in which a
-            // 64-byte load of 32 bf16 weights splits into two fp32 vectors (low halves shifted up; high halves masked).
-            var xs = (uint*)xb;
-            for (int i = 0; i < m * k; i += 32)
-            {
-                var pairs = Vector512.Load(xs + (i / 2));
-                Vector512.Store(Avx512F.ShiftLeftLogical(pairs, 16).AsSingle(), xp + i);
-                Vector512.Store((pairs & Vector512.Create(0xFFFF0000u)).AsSingle(), xp + i + 16);
-            }
+            Split((uint*)xb, xp, m * k);
 
             fixed (byte* w = weight.bytes)
             fixed (byte* yp = y.bytes)
@@ -72,6 +64,21 @@ public static class Bf16Gemm
         }
 
         return y;
+    }
+
+    /// <summary>
+    /// Widens <paramref name="count"/> (a multiple of 32) bf16 values to the activation layout of <see cref="Dots{T}"/>:
+    /// each block of 32 as its 16 even values, then its 16 odd ones — the order in which a 64-byte load of 32 bf16
+    /// weights splits into two fp32 vectors (low halves shifted up; high halves masked).
+    /// </summary>
+    internal static unsafe void Split(uint* source, float* destination, int count)
+    {
+        for (int i = 0; i < count; i += 32)
+        {
+            var pairs = Vector512.Load(source + (i / 2));
+            Vector512.Store(Avx512F.ShiftLeftLogical(pairs, 16).AsSingle(), destination + i);
+            Vector512.Store((pairs & Vector512.Create(0xFFFF0000u)).AsSingle(), destination + i + 16);
+        }
     }
 
     // The caller's widened activations, reused call to call: 64-byte aligned, so no 512-bit load splits a cache line.
@@ -144,22 +151,22 @@ public static class Bf16Gemm
         }
     }
 
-    private interface ITile
+    internal interface ITile
     {
         static abstract int Rows { get; }
     }
 
-    private struct One : ITile
+    internal struct One : ITile
     {
         public static int Rows => 1;
     }
 
-    private struct Two : ITile
+    internal struct Two : ITile
     {
         public static int Rows => 2;
     }
 
-    private struct Four : ITile
+    internal struct Four : ITile
     {
         public static int Rows => 4;
     }
@@ -171,6 +178,16 @@ public static class Bf16Gemm
     // together (one Vector512.Sum and a scalar rounding per output cost as much as the whole loop at k = 896).
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static unsafe void Tile<T>(uint* w0, uint* w1, uint* w2, uint* w3, float* x, int k, ushort* y, int n, float* bias, int count, uint* next)
+        where T : struct, ITile =>
+        Store<T>(Dots<T>(w0, w1, w2, w3, x, k, next), y, n, bias, count);
+
+    /// <summary>
+    /// The 4 x T.Rows dot products of a tile in fp32: lane 4 * i + j = activation row i (x, stride k, each 32-column
+    /// block split into its 16 even then 16 odd columns) times bf16 row j (w0..w3, k columns). <paramref name="next"/>,
+    /// when not null, is prefetched as four rows of the same length.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static unsafe Vector512<float> Dots<T>(uint* w0, uint* w1, uint* w2, uint* w3, float* x, int k, uint* next)
         where T : struct, ITile
     {
         Vector512<float> a0 = default, a1 = default, a2 = default, a3 = default;
@@ -199,7 +216,7 @@ public static class Bf16Gemm
                 ref a0, ref a1, ref a2, ref a3, ref b0, ref b1, ref b2, ref b3, ref c0, ref c1, ref c2, ref c3, ref d0, ref d1, ref d2, ref d3);
         }
 
-        Store<T>(Reduce16(a0, b0, c0, d0, a1, b1, c1, d1, a2, b2, c2, d2, a3, b3, c3, d3), y, n, bias, count);
+        return Reduce16(a0, b0, c0, d0, a1, b1, c1, d1, a2, b2, c2, d2, a3, b3, c3, d3);
     }
 
     // Lane 4 * i + j of the result = the sum of the lanes of v[4 * j + i]: sixteen horizontal sums in 15 shuffle-add pairs.

@@ -129,9 +129,11 @@ internal static class GemvWorkers
     private static readonly Worker[] Workers = Enumerable.Range(1, Math.Max(0, Environment.ProcessorCount - 1)).Select(i => new Worker(i)).ToArray();
     private static readonly Lock Gate = new();
 
-    public static void Run(int rows, IRowJob job, int align = 1)
+    // minRowsPerPart: below this many rows per core a product runs on the caller alone (64 for the products' output
+    // rows; fewer for jobs whose rows are larger, such as attention heads).
+    public static void Run(int rows, IRowJob job, int align = 1, int minRowsPerPart = 64)
     {
-        int parts = Math.Min(Workers.Length + 1, Math.Max(1, rows / 64));
+        int parts = Math.Min(Workers.Length + 1, Math.Max(1, rows / minRowsPerPart));
         if (parts == 1)
         {
             job.Run(0, rows);

@@ -167,7 +167,12 @@ public sealed class Attention : nn.Module
         var (keys, values) = cache is null ? (k, v) : cache.Update(_layer, k, v);                // [B, Hkv, L, d]
         int groups = _heads / _kvHeads;
         Tensor attn;
-        if (groups == 1)
+        if (cache is not null && DecodeAttention.Applies(q.reshape(b, _kvHeads, groups * s, _headDim), keys, values))
+        {
+            // Decode steps (a few new tokens per row): the managed kernel, ~10x libtorch's on these shapes.
+            attn = DecodeAttention.Run(q.reshape(b, _kvHeads, groups * s, _headDim), keys, values, mask).view(b, _heads, s, _headDim);
+        }
+        else if (groups == 1)
         {
             attn = F.scaled_dot_product_attention(q, keys, values, mask);                         // [B, H, S, d]
         }

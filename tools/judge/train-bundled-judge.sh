@@ -41,6 +41,12 @@
 #     1.4 "no" marks per chat), 2,500 steps: held-out pairwise 0.27, yes/no 0.33; of the pairs it wrote with two different
 #     characters it marked 10/82 "no" (equal ones 327/354 "ok"): inside a judgment the mark does not follow even the two
 #     tokens just written. Next: the mark placed where each character is copied, or the mark tokens' loss weighted.
+#   - 2026-11-23 h, i: two 1,000-step arms of run g's setup, read teacher-forced on 25 training chats with "no" marks
+#     (P(right token) > 0.5 for: mark where the characters differ / candidate character in a check line):
+#     g as it was 0.39 / 0.54; h, rope_theta 10,000 instead of 1,000,000 (more fine-grained positions for head_dim 32)
+#     0.24 / 0.44; i, --no-group-by-prefix (every micro-batch mixing task formats and problem kinds, instead of
+#     grouped ones) 0.10 / 0.60. Loss curves within 0.03 of each other. Neither the positional resolution nor the batch
+#     composition is what keeps the mark from being learned.
 # Usage: bash tools/judge/train-bundled-judge.sh [WORK_DIR]   (default artifacts/bundled-judge)
 set -euo pipefail
 cd "$(dirname "$0")/../.."

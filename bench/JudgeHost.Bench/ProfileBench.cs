@@ -39,16 +39,20 @@ public static class ProfileBench
         model.Forward(model.Embed(ids), arange(128).view(1,128), ones(1,128,dtype:ScalarType.Bool), cache, true).Dispose();
         long p = 128;
         o.WriteLine($"full step: {T(() => { using var s = NewDisposeScope(); var id = tensor(new long[]{5}).view(1,1); model.Forward(model.Embed(id), tensor(new long[]{p++}).view(1,1), ones(1,1,dtype:ScalarType.Bool), cache, true); }, 20):F1} ms");
-        foreach (int rows in new[] { 1, 2 })
+        // One layer's decode attention for `rows` streams: 7 query heads per KV head, context 129.
+        void Attention(int rows, int repeats)
         {
             using var qg = randn(rows, 2, 7, 64).to(ScalarType.BFloat16);
             using var kk = randn(rows, 2, 129, 64).to(ScalarType.BFloat16);
+            using var vv = randn(rows, 2, 129, 64).to(ScalarType.BFloat16);
             using var mk = ones(rows, 1, 1, 129, dtype: ScalarType.Bool);
             set_num_threads(1);
-            o.WriteLine($"[{rows} rows] decode attention, one layer: DecodeAttention {T(() => DecodeAttention.Run(qg, kk, kk, mk).Dispose(), 200) * 1000:F0} us; libtorch sdpa (1 thread) {T(() => F.scaled_dot_product_attention(qg, kk, kk, mk).Dispose(), 200) * 1000:F0} us");
+            o.WriteLine($"[{rows} rows] decode attention, one layer: DecodeAttention {T(() => DecodeAttention.Run(qg, kk, vv, mk).Dispose(), repeats) * 1000:F0} us; libtorch sdpa (1 thread) {T(() => F.scaled_dot_product_attention(qg, kk, vv, mk).Dispose(), repeats) * 1000:F0} us");
             set_num_threads(2);
         }
 
+        Attention(1, 200);
+        Attention(2, 200);
         foreach (int rows in new[] { 8, 16 })
         {
             var xr = randn(rows, 1, 896).to(ScalarType.BFloat16);
@@ -60,17 +64,7 @@ public static class ProfileBench
             o.WriteLine($"[{rows} rows] all layer products, ManagedLinear: {T(() => Layers((a, w) => ManagedLinear.Linear(a, w, null)), 3):F1} ms; lm_head: {T(() => ManagedLinear.Linear(xr, emb, null).Dispose(), 3):F1} ms");
             set_num_threads(2);
             o.WriteLine($"[{rows} rows] all layer products, libtorch: {T(() => Layers((a, w) => F.linear(a, w)), 3):F1} ms; lm_head: {T(() => F.linear(xr, emb).Dispose(), 3):F1} ms");
-            {
-                // One layer's decode attention: 7 query heads per KV head, context 129.
-                using var qg = randn(rows, 2, 7, 64).to(ScalarType.BFloat16);
-                using var kk = randn(rows, 2, 129, 64).to(ScalarType.BFloat16);
-                using var vv = randn(rows, 2, 129, 64).to(ScalarType.BFloat16);
-                using var mk = ones(rows, 1, 1, 129, dtype: ScalarType.Bool);
-                set_num_threads(1);
-                o.WriteLine($"[{rows} rows] decode attention, one layer: DecodeAttention {T(() => DecodeAttention.Run(qg, kk, vv, mk).Dispose(), 50) * 1000:F0} us; libtorch sdpa (1 thread) {T(() => F.scaled_dot_product_attention(qg, kk, vv, mk).Dispose(), 50) * 1000:F0} us");
-                set_num_threads(2);
-            }
-
+            Attention(rows, 50);
             using var c16 = model.NewCache(rows, 256);
             var ids16 = tensor(Enumerable.Range(0, 128 * rows).Select(i => (long)(i % 1000)).ToArray()).view(rows, 128);
             model.Forward(model.Embed(ids16), arange(128).view(1, 128).expand(rows, 128), ones(rows, 128, dtype: ScalarType.Bool), c16, true).Dispose();

@@ -34,10 +34,11 @@ public static class TrainCommand
         var loraTargets = new Option<string>("--lora-targets") { Description = "Comma-separated projections to adapt.", DefaultValueFactory = _ => string.Join(',', LoraOptions.AllProjections) };
         var loraDropout = new Option<double>("--lora-dropout") { Description = "Dropout on the adapters' input.", DefaultValueFactory = _ => 0.0 };
         var noGroup = new Option<bool>("--no-group-by-prefix") { Description = "Keep the plain shuffled order instead of grouping samples that begin alike into a micro-batch (whose shared start then runs once)." };
+        var tokenWeight = new Option<string[]>("--token-weight") { Description = "TEXT=W: weight the loss on targets that are the single token TEXT by W (repeatable; e.g. \" no=8\" for a rare check mark). The loss is divided by the summed weights.", AllowMultipleArgumentsPerToken = false };
         var mergeLora = new Option<bool>("--merge-lora") { Description = "Also write the base with the trained adapters merged into --out/merged (a plain checkpoint)." };
 
         var sft = new Command("sft", "Supervised fine-tuning: loss on assistant tokens only, AdamW, warm-up + cosine, accumulation, clipping; writes a Hugging Face model directory.");
-        foreach (var option in new Option[] { model, data, output, lr, warmup, epochs, maxSteps, batch, accumulation, clip, decay, seed, maxLength, saveEvery, dtype, resume, loraRank, loraAlpha, loraTargets, loraDropout, mergeLora, noGroup })
+        foreach (var option in new Option[] { model, data, output, lr, warmup, epochs, maxSteps, batch, accumulation, clip, decay, seed, maxLength, saveEvery, dtype, resume, loraRank, loraAlpha, loraTargets, loraDropout, mergeLora, noGroup, tokenWeight })
         {
             sft.Options.Add(option);
         }
@@ -65,9 +66,10 @@ public static class TrainCommand
                 MergeLora = parse.GetValue(mergeLora),
                 GroupByPrefix = !parse.GetValue(noGroup),
             };
+            var tokenizer = HfTokenizer.Load(modelDir);
+            options = options with { TokenWeights = TokenWeights(parse.GetValue(tokenWeight), tokenizer) };
             options.Validate();
             manual_seed(options.Seed);
-            var tokenizer = HfTokenizer.Load(modelDir);
             var template = ChatTemplate.FromTokenizer(tokenizer, DecoderConfig.Load(modelDir).ModelType);
             int[] eos = GenerationConfigFile.EosIds(modelDir, DecoderConfig.Load(modelDir));
             var samples = await SftData.LoadAsync(parse.GetValue(data)!, tokenizer, template, options.MaxLength, eos, ct);
@@ -95,6 +97,35 @@ public static class TrainCommand
         train.Subcommands.Add(BuildTokenizer());
         train.Subcommands.Add(BuildMerge());
         return train;
+    }
+
+    // "--token-weight TEXT=W" (the last '=' separates; TEXT may hold spaces) -> token id -> W. TEXT must be one token.
+    internal static IReadOnlyDictionary<int, double>? TokenWeights(string[]? specs, HfTokenizer tokenizer)
+    {
+        if (specs is null || specs.Length == 0)
+        {
+            return null;
+        }
+
+        var weights = new Dictionary<int, double>();
+        foreach (string spec in specs)
+        {
+            int eq = spec.LastIndexOf('=');
+            if (eq <= 0 || !double.TryParse(spec[(eq + 1)..], NumberStyles.Float, CultureInfo.InvariantCulture, out double w))
+            {
+                throw new JudgeHostException($"--token-weight '{spec}': expected TEXT=WEIGHT, e.g. \" no=8\".");
+            }
+
+            var ids = tokenizer.Encode(spec[..eq]);
+            if (ids.Count != 1)
+            {
+                throw new JudgeHostException($"--token-weight '{spec}': '{spec[..eq]}' is {ids.Count} tokens for this tokenizer; give text that is exactly one token.");
+            }
+
+            weights[ids[0]] = w;
+        }
+
+        return weights;
     }
 
     private static Command BuildMerge()

@@ -52,12 +52,24 @@ public sealed record SftOptions
     /// <summary>With <see cref="Lora"/>: also write the base with the adapters merged into <c>merged/</c>.</summary>
     public bool MergeLora { get; init; }
 
+    /// <summary>
+    /// Loss weight per target token id (others 1): each trained position's cross-entropy is multiplied by its target's
+    /// weight and the step's loss divided by the summed weights, so a rare decisive token (a verdict, a check mark)
+    /// can count for more than its share of the tokens. Null: plain mean over the trained tokens.
+    /// </summary>
+    public IReadOnlyDictionary<int, double>? TokenWeights { get; init; }
+
     public void Validate()
     {
         Lora?.Validate();
         if (MergeLora && Lora is null)
         {
             throw new JudgeHostException("Merging LoRA adapters needs LoRA training (--lora-r).");
+        }
+
+        if (TokenWeights is not null && TokenWeights.Values.Any(w => !(w >= 0) || double.IsInfinity(w)))
+        {
+            throw new JudgeHostException("Token loss weights must be finite and >= 0.");
         }
 
         if (!(LearningRate > 0) || BatchSize < 1 || GradientAccumulation < 1 || Epochs < 1 || WarmupSteps < 0 || MaxGradNorm < 0 || WeightDecay < 0 || MaxLength < 2 || SaveEvery < 0 || MaxSteps is < 1)
@@ -151,12 +163,13 @@ public static class SftTrainer
                     .Where(b => b.Count > 0)
                     .ToList();
                 int tokens = micro.Sum(b => b.Sum(s => s.Trained.Skip(1).Count(t => t)));
+                double weight = options.TokenWeights is null ? tokens : micro.Sum(b => b.Sum(s => TrainedWeight(s, options.TokenWeights)));
                 optimizer.zero_grad();
                 double lossSum = 0;
                 foreach (var batch in micro)
                 {
                     using var scope = NewDisposeScope();
-                    var loss = BatchLossSum(model, batch) / Math.Max(tokens, 1);
+                    var loss = BatchLossSum(model, batch, weights: options.TokenWeights) / Math.Max(weight, 1e-9);
                     loss.backward();
                     lossSum += loss.item<float>();
                 }
@@ -261,7 +274,7 @@ public static class SftTrainer
     /// shares at its start, up to the first trained token, run once for the whole batch
     /// (<see cref="CausalLM.TrainingForward"/> with a shared prefix) unless <paramref name="sharePrefix"/> is false.
     /// </summary>
-    public static Tensor BatchLossSum(CausalLM model, IReadOnlyList<SftSample> batch, bool sharePrefix = true)
+    public static Tensor BatchLossSum(CausalLM model, IReadOnlyList<SftSample> batch, bool sharePrefix = true, IReadOnlyDictionary<int, double>? weights = null)
     {
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(batch);
@@ -287,7 +300,28 @@ public static class SftTrainer
 
         var logits = model.TrainingForward(tensor(ids).view(batch.Count, length), tensor(valid).view(batch.Count, length), prefix);
         var shifted = logits.narrow(1, 0, predicted).reshape(-1, logits.shape[^1]).to(ScalarType.Float32);
-        return F.cross_entropy(shifted, tensor(targets), ignore_index: -100, reduction: nn.Reduction.Sum);
+        if (weights is null)
+        {
+            return F.cross_entropy(shifted, tensor(targets), ignore_index: -100, reduction: nn.Reduction.Sum);
+        }
+
+        var perToken = F.cross_entropy(shifted, tensor(targets), ignore_index: -100, reduction: nn.Reduction.None);   // 0 where ignored
+        var w = targets.Select(t => t < 0 ? 0f : (float)weights.GetValueOrDefault((int)t, 1.0)).ToArray();
+        return (perToken * tensor(w)).sum();
+    }
+
+    /// <summary>The summed loss weights of a sample's trained targets (its trained-token count when every weight is 1).</summary>
+    public static double TrainedWeight(SftSample sample, IReadOnlyDictionary<int, double> weights)
+    {
+        ArgumentNullException.ThrowIfNull(sample);
+        ArgumentNullException.ThrowIfNull(weights);
+        double sum = 0;
+        for (int i = 1; i < sample.Ids.Length; i++)
+        {
+            sum += sample.Trained[i] ? weights.GetValueOrDefault(sample.Ids[i], 1.0) : 0;
+        }
+
+        return sum;
     }
 
     /// <summary>

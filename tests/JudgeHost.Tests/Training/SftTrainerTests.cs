@@ -90,6 +90,44 @@ public sealed class SftTrainerTests : IDisposable
     }
 
     [Fact]
+    public void BatchLoss_TokenWeights_ScaleEachTargetsLoss()
+    {
+        string model = Tiny();
+        var tokenizer = HfTokenizer.Load(model);
+        var template = ChatTemplate.FromTokenizer(tokenizer, "qwen2");
+        int[] eos = GenerationConfigFile.EosIds(model, DecoderConfig.Load(model));
+        var batch = new[] { ("Is 2+2=4?", "yes"), ("Is 2+3=4?", "no, it is five"), ("Is 7*6=42?", "yes") }
+            .Select(q => SftData.Tokenize(Chat(q.Item1, q.Item2), tokenizer, template, 512, eos, "test")).ToList();
+        int yes = JudgeHost.Cli.TrainCommand.TokenWeights(["yes=3"], tokenizer)!.Keys.Single();
+        var (lm, _) = CheckpointLoader.Load(model, ScalarType.Float32, CPU);
+        using (lm)
+        {
+            float Loss(IReadOnlyDictionary<int, double>? w) => SftTrainer.BatchLossSum(lm, batch, weights: w).item<float>();
+            float plain = Loss(null), ones = Loss(new Dictionary<int, double> { [yes] = 1 });
+            float tripled = Loss(new Dictionary<int, double> { [yes] = 3 }), dropped = Loss(new Dictionary<int, double> { [yes] = 0 });
+
+            Assert.Equal(plain, ones, 1e-4f);
+            Assert.True(dropped < plain);
+            Assert.Equal(plain - dropped, (tripled - plain) / 2, 1e-3f);   // "yes" appears twice as a target, each loss tripled
+            var counts = new Dictionary<int, double> { [yes] = 3 };
+            Assert.Equal(batch.Sum(b => b.Trained.Skip(1).Count(t => t)) + 4, batch.Sum(b => SftTrainer.TrainedWeight(b, counts)));
+        }
+    }
+
+    [Fact]
+    public void TokenWeights_TakeSingleTokenTexts_AndRejectTheRestByName()
+    {
+        var tokenizer = HfTokenizer.Load(Tiny());
+        var weights = JudgeHost.Cli.TrainCommand.TokenWeights(["yes=8", " no=2.5"], tokenizer)!;
+        Assert.Equal([8.0, 2.5], weights.Values.Order().Reverse());
+        Assert.Null(JudgeHost.Cli.TrainCommand.TokenWeights([], tokenizer));
+        var many = Assert.Throws<JudgeHost.Abstractions.JudgeHostException>(() => JudgeHost.Cli.TrainCommand.TokenWeights(["is it five=2"], tokenizer));
+        Assert.Contains("'is it five' is", many.Message, StringComparison.Ordinal);
+        Assert.Throws<JudgeHost.Abstractions.JudgeHostException>(() => JudgeHost.Cli.TrainCommand.TokenWeights(["yes"], tokenizer));
+        Assert.Throws<JudgeHost.Abstractions.JudgeHostException>(() => new SftOptions { TokenWeights = new Dictionary<int, double> { [1] = -1 } }.Validate());
+    }
+
+    [Fact]
     public void Batch_GroupedByPrefix_IsAPermutationOfTheEpoch_AndPutsAlikeSamplesTogether()
     {
         var samples = Enumerable.Range(0, 64).Select(i => new SftSample([i % 2, i, 7], [false, false, true], i)).ToList();

@@ -47,6 +47,11 @@
 #     0.24 / 0.44; i, --no-group-by-prefix (every micro-batch mixing task formats and problem kinds, instead of
 #     grouped ones) 0.10 / 0.60. Loss curves within 0.03 of each other. Neither the positional resolution nor the batch
 #     composition is what keeps the mark from being learned.
+#   - 2026-11-23 j: run g's setup with `train sft --token-weight " no=6" --token-weight " ok=6"` (the marks' loss x6):
+#     at 500 / 1,000 / 1,500 steps the same measure reads 0.37 / 0.33 / 0.37 (mark where the characters differ) and
+#     0.34 / 0.41 / 0.59 (candidate character); g itself at 1,500 / 2,000 steps: 0.24 / 0.20 and 0.66 / 0.72. Copying improves with steps in every arm, the mark
+#     stays at a guess. Next: a drill in which the assistant fetches both characters itself (no other reasoning); if
+#     that fails too, change the format (e.g. the comparison on whole-answer tokens), or a larger model on a GPU.
 # Usage: bash tools/judge/train-bundled-judge.sh [WORK_DIR]   (default artifacts/bundled-judge)
 set -euo pipefail
 cd "$(dirname "$0")/../.."

@@ -29,6 +29,15 @@ public sealed class SftTrainerTests : IDisposable
     private static List<ChatMessage> Chat(string question, string answer) =>
         [new("system", "You are a judge."), new("user", question), new("assistant", answer)];
 
+    // One-turn chats tokenized for `model` as `train sft` does, and the tokenizer.
+    private static (List<SftSample> Samples, HfTokenizer Tokenizer) Samples(string model, params (string Question, string Answer)[] chats)
+    {
+        var tokenizer = HfTokenizer.Load(model);
+        var template = ChatTemplate.FromTokenizer(tokenizer, "qwen2");
+        int[] eos = GenerationConfigFile.EosIds(model, DecoderConfig.Load(model));
+        return (chats.Select(q => SftData.Tokenize(Chat(q.Question, q.Answer), tokenizer, template, 512, eos, "test")).ToList(), tokenizer);
+    }
+
     [Fact]
     public void Tokenize_MarksExactlyTheAssistantContentAndItsEndOfTurnToken()
     {
@@ -60,11 +69,7 @@ public sealed class SftTrainerTests : IDisposable
     public void BatchLoss_WithTheSharedPrefixRunOnce_EqualsTheFullPass_InLossAndGradients()
     {
         string model = Tiny();
-        var tokenizer = HfTokenizer.Load(model);
-        var template = ChatTemplate.FromTokenizer(tokenizer, "qwen2");
-        int[] eos = GenerationConfigFile.EosIds(model, DecoderConfig.Load(model));
-        var batch = new[] { ("Is 2+2=4?", "yes"), ("Is 2+3=4? Think twice.", "no, it is five"), ("Is 7*6=42?", "yes") }
-            .Select(q => SftData.Tokenize(Chat(q.Item1, q.Item2), tokenizer, template, 512, eos, "test")).ToList();
+        var (batch, _) = Samples(model, ("Is 2+2=4?", "yes"), ("Is 2+3=4? Think twice.", "no, it is five"), ("Is 7*6=42?", "yes"));
         var (lm, _) = CheckpointLoader.Load(model, ScalarType.Float32, CPU);
         using (lm)
         {
@@ -93,11 +98,7 @@ public sealed class SftTrainerTests : IDisposable
     public void BatchLoss_TokenWeights_ScaleEachTargetsLoss()
     {
         string model = Tiny();
-        var tokenizer = HfTokenizer.Load(model);
-        var template = ChatTemplate.FromTokenizer(tokenizer, "qwen2");
-        int[] eos = GenerationConfigFile.EosIds(model, DecoderConfig.Load(model));
-        var batch = new[] { ("Is 2+2=4?", "yes"), ("Is 2+3=4?", "no, it is five"), ("Is 7*6=42?", "yes") }
-            .Select(q => SftData.Tokenize(Chat(q.Item1, q.Item2), tokenizer, template, 512, eos, "test")).ToList();
+        var (batch, tokenizer) = Samples(model, ("Is 2+2=4?", "yes"), ("Is 2+3=4?", "no, it is five"), ("Is 7*6=42?", "yes"));
         int yes = JudgeHost.Cli.TrainCommand.TokenWeights(["yes=3"], tokenizer)!.Keys.Single();
         var (lm, _) = CheckpointLoader.Load(model, ScalarType.Float32, CPU);
         using (lm)

@@ -255,10 +255,7 @@ public static class Bf16Gemm
             s += Vector512.Create(b2, b2);
         }
 
-        var u = s.AsUInt32();
-        var rounded = (u + Vector512.Create(0x7FFFu) + ((u >> 16) & Vector512<uint>.One)) >> 16;
-        rounded = Vector512.ConditionalSelect(Vector512.Equals(s, s).AsUInt32(), rounded, Vector512.Create(0x7FC0u));
-        var packed = Avx512F.ConvertToVector256UInt16(rounded).AsUInt64();   // row i's four columns in 64-bit lane i
+        var packed = Avx512F.ConvertToVector256UInt16(Bf16Bits(s)).AsUInt64();   // row i's four columns in 64-bit lane i
         for (int i = 0; i < T.Rows; i++)
         {
             ushort* yi = y + ((long)i * n);
@@ -274,6 +271,15 @@ public static class Bf16Gemm
                 yi[j] = (ushort)(v >> (16 * j));
             }
         }
+    }
+
+    /// <summary>fp32 → the bf16 bit pattern in each 32-bit lane: round to nearest even, NaN kept NaN (as torch's conversion).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static Vector512<uint> Bf16Bits(Vector512<float> f)
+    {
+        var u = f.AsUInt32();
+        var rounded = (u + Vector512.Create(0x7FFFu) + ((u >> 16) & Vector512<uint>.One)) >> 16;
+        return Vector512.ConditionalSelect(Vector512.Equals(f, f).AsUInt32(), rounded, Vector512.Create(0x7FC0u));
     }
 
     // One 16-column half of a 32-column block: the four widened weight vectors times T.Rows activation rows.

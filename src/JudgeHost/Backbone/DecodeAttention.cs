@@ -245,8 +245,8 @@ public static partial class DecodeAttention
     private static unsafe void Output(ushort* y, Vector512<float> lo, Vector512<float> hi, float sum)
     {
         var inv = Vector512.Create(sum);
-        Avx2.Store(y, Avx512BW.ConvertToVector256UInt16(Bf16Bits(lo / inv)));
-        Avx2.Store(y + 16, Avx512BW.ConvertToVector256UInt16(Bf16Bits(hi / inv)));
+        Avx2.Store(y, Avx512BW.ConvertToVector256UInt16(Bf16Gemm.Bf16Bits(lo / inv)));
+        Avx2.Store(y + 16, Avx512BW.ConvertToVector256UInt16(Bf16Gemm.Bf16Bits(hi / inv)));
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -261,15 +261,6 @@ public static partial class DecodeAttention
         return MathF.Max(MathF.Max(q[0], q[1]), MathF.Max(q[2], q[3]));
     }
 
-    // fp32 -> the bf16 bit pattern in each 32-bit lane: round to nearest even, NaN kept NaN (as torch's conversion).
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector512<uint> Bf16Bits(Vector512<float> f)
-    {
-        var u = f.AsUInt32();
-        var rounded = (u + Vector512.Create(0x7FFFu) + ((u >> 16) & Vector512<uint>.One)) >> 16;
-        return Vector512.ConditionalSelect(Vector512.Equals(f, f).AsUInt32(), rounded, Vector512.Create(0x7FC0u));
-    }
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector512<float> RoundToBf16(Vector512<float> f) => (Bf16Bits(f) << 16).AsSingle();
+    private static Vector512<float> RoundToBf16(Vector512<float> f) => (Bf16Gemm.Bf16Bits(f) << 16).AsSingle();
 }

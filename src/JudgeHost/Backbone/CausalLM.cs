@@ -166,11 +166,13 @@ public sealed class Attention : nn.Module
         k = (k * c) + (RotateHalf(k) * sn);
         var (keys, values) = cache is null ? (k, v) : cache.Update(_layer, k, v);                // [B, Hkv, L, d]
         int groups = _heads / _kvHeads;
+        // Query heads j*G .. j*G+G-1 share kv head j: folded into the query-length axis of kv head j (a view).
+        var qg = q.reshape(b, _kvHeads, groups * s, _headDim);                                    // [B, Hkv, G*S, d]
         Tensor attn;
-        if (cache is not null && DecodeAttention.Applies(q.reshape(b, _kvHeads, groups * s, _headDim), keys, values))
+        if (cache is not null && DecodeAttention.Applies(qg, keys, values))
         {
             // Decode steps (a few new tokens per row): the managed kernel, ~10x libtorch's on these shapes.
-            attn = DecodeAttention.Run(q.reshape(b, _kvHeads, groups * s, _headDim), keys, values, mask).view(b, _heads, s, _headDim);
+            attn = DecodeAttention.Run(qg, keys, values, mask).view(b, _heads, s, _headDim);
         }
         else if (groups == 1)
         {
@@ -179,8 +181,7 @@ public sealed class Attention : nn.Module
         else
         {
             // Grouped-query attention without copying K/V (repeat_interleave would copy the whole cache every step):
-            // query heads j*G .. j*G+G-1 share kv head j, so fold them into the query-length axis of kv head j.
-            var qg = q.reshape(b, _kvHeads, groups * s, _headDim);                                // [B, Hkv, G*S, d]
+            // the folded queries qg, with the mask repeated for each query head of a group.
             var maskG = mask.unsqueeze(2).expand(b, 1, groups, s, mask.shape[^1]).reshape(b, 1, groups * s, mask.shape[^1]);   // [B, 1, G*S, L]
             attn = F.scaled_dot_product_attention(qg, keys, values, maskG).view(b, _heads, s, _headDim);                       // [B, H, S, d]
         }

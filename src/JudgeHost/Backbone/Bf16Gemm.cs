@@ -48,16 +48,15 @@ public static class Bf16Gemm
         int n = (int)weight.shape[0];
         int k = (int)weight.shape[1];
         int m = (int)(x.NumberOfElements / k);
-        using var biasF = bias?.to(ScalarType.Float32).contiguous();
         var y = empty([.. x.shape[..^1], n], ScalarType.BFloat16);
         if (UseDotInstructions)
         {
             fixed (byte* xb = x.bytes)
             fixed (byte* w = weight.bytes)
             fixed (byte* yp = y.bytes)
-            fixed (byte* bp = biasF is null ? Span<byte>.Empty : biasF.bytes)
+            fixed (byte* bp = bias is null ? Span<byte>.Empty : bias.bytes)
             {
-                GemvWorkers.Run(n, new DotJob((ushort*)w, (ushort*)xb, (ushort*)yp, (float*)bp, m, n, k), align: 4);
+                GemvWorkers.Run(n, new DotJob((ushort*)w, (ushort*)xb, (ushort*)yp, (ushort*)bp, m, n, k), align: 4);
             }
 
             return y;
@@ -70,9 +69,9 @@ public static class Bf16Gemm
 
             fixed (byte* w = weight.bytes)
             fixed (byte* yp = y.bytes)
-            fixed (byte* bp = biasF is null ? Span<byte>.Empty : biasF.bytes)
+            fixed (byte* bp = bias is null ? Span<byte>.Empty : bias.bytes)
             {
-                GemvWorkers.Run(n, new Job((uint*)w, xp, (ushort*)yp, (float*)bp, m, n, k), align: 4);
+                GemvWorkers.Run(n, new Job((uint*)w, xp, (ushort*)yp, (ushort*)bp, m, n, k), align: 4);
             }
         }
 
@@ -88,7 +87,7 @@ public static class Bf16Gemm
     internal static bool UseDotInstructions { get; set; } = Native.ExecutableCode.Available;
 
     // Output columns [from, to) through the AVX512-BF16 kernel, which reads the bf16 activations as they are.
-    private sealed unsafe class DotJob(ushort* w, ushort* x, ushort* y, float* bias, int m, int n, int k) : IRowJob
+    private sealed unsafe class DotJob(ushort* w, ushort* x, ushort* y, ushort* bias, int m, int n, int k) : IRowJob
     {
         public void Run(int from, int to) => Native.ExecutableCode.Gemm(w, x, y, bias, m, n, k, from, to);
     }
@@ -140,7 +139,7 @@ public static class Bf16Gemm
     }
 
     /// <summary>Output columns [from, to) of y (m rows, n columns) = x (m × k, fp32, blocks split even/odd) Wᵀ (n × k, bf16) + b.</summary>
-    private sealed unsafe class Job(uint* w, float* x, ushort* y, float* bias, int m, int n, int k) : IRowJob
+    private sealed unsafe class Job(uint* w, float* x, ushort* y, ushort* bias, int m, int n, int k) : IRowJob
     {
         public void Run(int from, int to)
         {
@@ -204,7 +203,7 @@ public static class Bf16Gemm
     // them, with the widening chosen by a branch, ran at a fifth of the FMA rate), and the sixteen sums are reduced
     // together (one Vector512.Sum and a scalar rounding per output cost as much as the whole loop at k = 896).
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static unsafe void Tile<T>(uint* w0, uint* w1, uint* w2, uint* w3, float* x, int k, ushort* y, int n, float* bias, int count, uint* next)
+    private static unsafe void Tile<T>(uint* w0, uint* w1, uint* w2, uint* w3, float* x, int k, ushort* y, int n, ushort* bias, int count, uint* next)
         where T : struct, ITile =>
         Store<T>(Dots<T>(w0, w1, w2, w3, x, k, next), y, n, bias, count);
 
@@ -267,7 +266,7 @@ public static class Bf16Gemm
     // s: lane 4 * i + j = activation row i, output column j of the tile. Adds the bias, rounds to bf16 (nearest even,
     // as torch's conversion; NaN stays NaN) and writes T.Rows rows of `count` columns.
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static unsafe void Store<T>(Vector512<float> s, ushort* y, int n, float* bias, int count)
+    private static unsafe void Store<T>(Vector512<float> s, ushort* y, int n, ushort* bias, int count)
         where T : struct, ITile
     {
         if (bias is not null)
@@ -275,7 +274,7 @@ public static class Bf16Gemm
             var b = Vector128<float>.Zero;
             for (int j = 0; j < count; j++)
             {
-                b = b.WithElement(j, bias[j]);
+                b = b.WithElement(j, BitConverter.UInt32BitsToSingle((uint)bias[j] << 16));
             }
 
             var b2 = Vector256.Create(b, b);
@@ -368,6 +367,11 @@ public static class ManagedLinear
         if (x.requires_grad || weight.requires_grad || (bias?.requires_grad ?? false))
         {
             return nn.functional.linear(x, weight, bias);   // the managed kernels record no gradient
+        }
+
+        if (!Bf16Gemv.BiasFits(bias, weight))
+        {
+            return nn.functional.linear(x, weight, bias);
         }
 
         return Bf16Gemv.Applies(x, weight) ? Bf16Gemv.Linear(x, weight, bias)

@@ -7,7 +7,7 @@ using static TorchSharp.torch;
 namespace JudgeHost.Backbone;
 
 /// <summary>
-/// Matrix–vector product for single-row decode with bfloat16 weights on the CPU: y = W x (+ b), fp32 accumulation,
+/// Matrix–vector product for single-row decode with bfloat16 weights on the CPU: y = W x (+ b, bf16), fp32 accumulation,
 /// one round-to-nearest-even to bf16 at the end — the arithmetic of a bf16 GEMM with fp32 accumulators. libtorch's
 /// CPU bf16 kernel streams weights at ~60 % of memory bandwidth for M = 1 on AVX2 machines; this one streams each
 /// row once (bf16 → fp32 by a 16-bit shift, fused multiply-add), split over the cores by <see cref="GemvWorkers"/>
@@ -25,12 +25,15 @@ public static class Bf16Gemv
         && x.NumberOfElements == weight.shape[1] && weight.is_contiguous() && x.is_contiguous() && weight.shape[1] % 8 == 0
         && weight.NumberOfElements * 2 < int.MaxValue;
 
+    /// <summary>Whether <paramref name="bias"/> can go with a managed product: absent, or bf16 on the CPU with one value per output.</summary>
+    internal static bool BiasFits(Tensor? bias, Tensor weight) =>
+        bias is null || (bias.dtype == ScalarType.BFloat16 && bias.device_type == DeviceType.CPU && bias.is_contiguous() && bias.NumberOfElements == weight.shape[0]);
+
     /// <summary>Computes linear(x, weight, bias) for a single row; returns bf16 with x's leading shape and weight.shape[0] columns.</summary>
     public static unsafe Tensor Linear(Tensor x, Tensor weight, Tensor? bias)
     {
         int rows = (int)weight.shape[0];
         int cols = (int)weight.shape[1];
-        using var biasF = bias?.to(ScalarType.Float32).contiguous();
         var y = empty([.. x.shape[..^1], rows], ScalarType.BFloat16);
         float[] xf = GC.AllocateUninitializedArray<float>(cols);
         fixed (byte* xb = x.bytes)
@@ -44,9 +47,9 @@ public static class Bf16Gemv
 
             fixed (byte* w = weight.bytes)
             fixed (byte* yp = y.bytes)
-            fixed (byte* bp = biasF is null ? Span<byte>.Empty : biasF.bytes)
+            fixed (byte* bp = bias is null ? Span<byte>.Empty : bias.bytes)
             {
-                var job = new Job((ushort*)w, xp, (ushort*)yp, (float*)bp, cols);
+                var job = new Job((ushort*)w, xp, (ushort*)yp, (ushort*)bp, cols);
                 GemvWorkers.Run(rows, job);
             }
         }
@@ -59,14 +62,14 @@ public static class Bf16Gemv
         Avx2.ShiftLeftLogical(Avx2.ConvertToVector256Int32(Sse2.LoadVector128(p)), 16).AsSingle();
 
     /// <summary>One product: rows [from, to) of y = W x + b.</summary>
-    internal sealed unsafe class Job(ushort* w, float* x, ushort* y, float* bias, int cols) : IRowJob
+    internal sealed unsafe class Job(ushort* w, float* x, ushort* y, ushort* bias, int cols) : IRowJob
     {
         public void Run(int from, int to)
         {
             for (int r = from; r < to; r++)
             {
                 float v = Dot(w + ((long)r * cols), x, cols);
-                y[r] = ToBf16(bias is null ? v : v + bias[r]);
+                y[r] = ToBf16(bias is null ? v : v + BitConverter.UInt32BitsToSingle((uint)bias[r] << 16));
             }
         }
 

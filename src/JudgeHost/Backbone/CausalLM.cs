@@ -26,11 +26,28 @@ public sealed class RMSNorm : nn.Module<Tensor, Tensor>
 
     public override Tensor forward(Tensor hiddenStates)
     {
+        if (DecodeOps.Applies(hiddenStates.NumberOfElements / weight.shape[0], hiddenStates, weight))
+        {
+            return DecodeOps.RmsNorm(hiddenStates, weight, _eps);
+        }
+
         var inputDtype = hiddenStates.dtype;
         var x = hiddenStates.to(ScalarType.Float32);
         var variance = x.pow(2).mean([-1], keepdim: true);
         x = x * rsqrt(variance + _eps);
         return weight * x.to(inputDtype);
+    }
+
+    /// <summary>The residual sum <c>x + a</c> and its norm (one fused pass for a few bf16 rows).</summary>
+    public (Tensor Sum, Tensor Normed) AddForward(Tensor x, Tensor a)
+    {
+        if (DecodeOps.Applies(x.NumberOfElements / weight.shape[0], x, a, weight) && a.shape.SequenceEqual(x.shape))
+        {
+            return DecodeOps.AddRmsNorm(x, a, weight, _eps);
+        }
+
+        var sum = x + a;
+        return (sum, forward(sum));
     }
 }
 
@@ -157,13 +174,25 @@ public sealed class Attention : nn.Module
     public Tensor forward(Tensor hiddenStates, Tensor cos, Tensor sin, Tensor mask, KvCache? cache)
     {
         long b = hiddenStates.shape[0], s = hiddenStates.shape[1];
-        var q = q_proj.forward(hiddenStates).view(b, s, _heads, _headDim).transpose(1, 2);      // [B, H, S, d]
-        var k = k_proj.forward(hiddenStates).view(b, s, _kvHeads, _headDim).transpose(1, 2);    // [B, Hkv, S, d]
+        var qp = q_proj.forward(hiddenStates);                                                   // [B, S, H*d]
+        var kp = k_proj.forward(hiddenStates);                                                   // [B, S, Hkv*d]
         var v = v_proj.forward(hiddenStates).view(b, s, _kvHeads, _headDim).transpose(1, 2);    // [B, Hkv, S, d]
-        var c = cos.unsqueeze(1);                                                                 // [B, 1, S, d]
-        var sn = sin.unsqueeze(1);
-        q = (q * c) + (RotateHalf(q) * sn);
-        k = (k * c) + (RotateHalf(k) * sn);
+        Tensor q, k;
+        if (DecodeOps.Applies(b * s, qp, kp, cos, sin) && cos.shape[0] == b && cos.shape[1] == s && sin.shape.SequenceEqual(cos.shape))
+        {
+            q = DecodeOps.Rope(qp, _heads, cos, sin);                                             // [B, H, S, d]
+            k = DecodeOps.Rope(kp, _kvHeads, cos, sin);                                           // [B, Hkv, S, d]
+        }
+        else
+        {
+            q = qp.view(b, s, _heads, _headDim).transpose(1, 2);                                   // [B, H, S, d]
+            k = kp.view(b, s, _kvHeads, _headDim).transpose(1, 2);                                 // [B, Hkv, S, d]
+            var c = cos.unsqueeze(1);                                                             // [B, 1, S, d]
+            var sn = sin.unsqueeze(1);
+            q = (q * c) + (RotateHalf(q) * sn);
+            k = (k * c) + (RotateHalf(k) * sn);
+        }
+
         var (keys, values) = cache is null ? (k, v) : cache.Update(_layer, k, v);                // [B, Hkv, L, d]
         int groups = _heads / _kvHeads;
         // Query heads j*G .. j*G+G-1 share kv head j: folded into the query-length axis of kv head j (a view).
@@ -212,7 +241,15 @@ public sealed class Mlp : nn.Module<Tensor, Tensor>
         RegisterComponents();
     }
 
-    public override Tensor forward(Tensor x) => down_proj.forward(F.silu(gate_proj.forward(x)) * up_proj.forward(x));
+    public override Tensor forward(Tensor x)
+    {
+        var gate = gate_proj.forward(x);
+        var up = up_proj.forward(x);
+        var act = DecodeOps.Applies(gate.NumberOfElements / gate.shape[^1], gate, up) && up.shape.SequenceEqual(gate.shape)
+            ? DecodeOps.SiluMul(gate, up)
+            : F.silu(gate) * up;
+        return down_proj.forward(act);
+    }
 }
 
 /// <summary>Mirrors transformers Qwen2DecoderLayer / LlamaDecoderLayer.</summary>
@@ -235,8 +272,9 @@ public sealed class DecoderLayer : nn.Module
     public Tensor forward(Tensor hiddenStates, Tensor cos, Tensor sin, Tensor mask, KvCache? cache)
     {
         using var scope = NewDisposeScope();
-        var h = hiddenStates + self_attn.forward(input_layernorm.forward(hiddenStates), cos, sin, mask, cache);   // [B, S, D]
-        h = h + mlp.forward(post_attention_layernorm.forward(h));
+        var attn = self_attn.forward(input_layernorm.forward(hiddenStates), cos, sin, mask, cache);
+        var (h, normed) = post_attention_layernorm.AddForward(hiddenStates, attn);                // [B, S, D]
+        h = h + mlp.forward(normed);
         return h.MoveToOuterDisposeScope();
     }
 }

@@ -15,9 +15,9 @@ internal static unsafe class ExecutableCode
 {
     /// <summary>
     /// <c>judgehost_bf16_gemm(w, x, y, bias, m, n, k, from, to)</c>: output columns [from, to) of y (m × n bf16) =
-    /// x (m × k bf16) Wᵀ (n × k bf16) + bias (n fp32, or null); k a multiple of 32, 1 ≤ m ≤ 64.
+    /// x (m × k bf16) Wᵀ (n × k bf16) + bias (n bf16, or null); k a multiple of 32, 1 ≤ m ≤ 64.
     /// </summary>
-    public static readonly delegate* unmanaged<ushort*, ushort*, ushort*, float*, long, long, long, long, long, void> Gemm;
+    public static readonly delegate* unmanaged<ushort*, ushort*, ushort*, ushort*, long, long, long, long, long, void> Gemm;
 
     /// <summary>Why the kernels are not in use here, or null where they are.</summary>
     public static readonly string? Unavailable;
@@ -35,7 +35,7 @@ internal static unsafe class ExecutableCode
         try
         {
             byte* code = Map(Bf16DotCode.Bytes);
-            Gemm = (delegate* unmanaged<ushort*, ushort*, ushort*, float*, long, long, long, long, long, void>)(code + Bf16DotCode.GemmOffset);
+            Gemm = (delegate* unmanaged<ushort*, ushort*, ushort*, ushort*, long, long, long, long, long, void>)(code + Bf16DotCode.GemmOffset);
         }
         catch (Exception e) when (e is DllNotFoundException or EntryPointNotFoundException or InvalidOperationException)
         {

@@ -62,11 +62,11 @@ INL __m512i bf16bits(__m512 f) {
 }
 
 // s: lane 4 * i + j = activation row i, output column j. Adds the bias, rounds to bf16 and writes R rows of `count` columns.
-INL void store(int R, __m512 s, uint16_t* y, long n, const float* bias, int count) {
+INL void store(int R, __m512 s, uint16_t* y, long n, const uint16_t* bias, int count) {
   if (bias) {
-    float t[4] = {0, 0, 0, 0};
-    for (int j = 0; j < count; j++) t[j] = bias[j];
-    s = _mm512_add_ps(s, _mm512_broadcast_f32x4(_mm_loadu_ps(t)));
+    uint32_t t[4] = {0, 0, 0, 0};
+    for (int j = 0; j < count; j++) t[j] = (uint32_t)bias[j] << 16;   // bf16 -> fp32
+    s = _mm512_add_ps(s, _mm512_broadcast_f32x4(_mm_castsi128_ps(_mm_loadu_si128((const __m128i*)t))));
   }
   uint64_t lanes[4];
   _mm256_storeu_si256((__m256i*)lanes, _mm512_cvtepi32_epi16(bf16bits(s)));   // row i's four columns in lane i
@@ -79,9 +79,9 @@ INL void store(int R, __m512 s, uint16_t* y, long n, const float* bias, int coun
 
 #define DOTS(R, k0, len, nx) dots(R, w0 + (k0), w1 + (k0), w2 + (k0), w3 + (k0), x + row * k + (k0), k, len, nx)
 
-// Output columns [from, to) of y (m x n bf16) = x (m x k bf16) W^T (W: n x k bf16) + bias (n fp32, or null).
+// Output columns [from, to) of y (m x n bf16) = x (m x k bf16) W^T (W: n x k bf16) + bias (n bf16, or null).
 // k a multiple of 32, 1 <= m <= 64. Each fp32 lane sums products in the order VDPBF16PS adds them; one rounding at the end.
-void judgehost_bf16_gemm(const uint16_t* w, const uint16_t* x, uint16_t* y, const float* bias,
+void judgehost_bf16_gemm(const uint16_t* w, const uint16_t* x, uint16_t* y, const uint16_t* bias,
                          long m, long n, long k, long from, long to) {
   __m512 acc[MAXM / 4];
   for (long r = from; r < to; r += 4) {
@@ -91,7 +91,7 @@ void judgehost_bf16_gemm(const uint16_t* w, const uint16_t* x, uint16_t* y, cons
     const uint16_t* w2 = count > 2 ? w0 + 2 * k : w0;
     const uint16_t* w3 = count > 3 ? w0 + 3 * k : w0;
     const uint16_t* next = r + 4 < to ? w0 + 4 * k : 0;
-    const float* b = bias ? bias + r : 0;
+    const uint16_t* b = bias ? bias + r : 0;
     for (long k0 = 0; k0 < k; k0 += KC) {
       long len = k - k0 < KC ? k - k0 : KC;
       const uint16_t* nx = next ? next + k0 : 0;   // prefetched by the first tile of each pass only

@@ -1,0 +1,240 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace JudgeHost.Backbone;
+
+/// <summary>
+/// The small elementwise steps of a bf16 decode step on the CPU, each fused into one managed pass: RMSNorm (eight
+/// libtorch ops), the residual add before it, rotary embedding (a dozen ops per projection) and SiLU(gate)·up. On a
+/// Qwen2-0.5B decode step these are ~800 tiny libtorch calls whose dispatch, allocation and scope bookkeeping cost
+/// more than their arithmetic. Each pass rounds where the libtorch composition rounds, so outputs are the ops' own:
+/// rotary and the residual add bit for bit; RMSNorm and SiLU up to the fp32 summation order of the variance and the
+/// last bit of exp, i.e. a bf16 ulp on rare ties. Used for a few rows (decode) outside autograd, with AVX-512.
+/// </summary>
+public static class DecodeOps
+{
+    /// <summary>The most rows (batch × new tokens) the fused passes take; prefill stays with libtorch's threaded kernels.</summary>
+    public const int MaxRows = 64;
+
+    public static bool Supported { get; } = Avx512F.IsSupported && Avx512BW.IsSupported && BitConverter.IsLittleEndian;
+
+    /// <summary>Whether bf16 CPU tensors of <paramref name="rows"/> rows, none recorded by autograd, take the fused passes.</summary>
+    public static bool Applies(long rows, params ReadOnlySpan<Tensor> tensors)
+    {
+        if (!Supported || rows > MaxRows)
+        {
+            return false;
+        }
+
+        foreach (var t in tensors)
+        {
+            if (t.dtype != ScalarType.BFloat16 || t.device_type != DeviceType.CPU || t.requires_grad || !t.is_contiguous())
+            {
+                return false;
+            }
+        }
+
+        return true;
+    }
+
+    /// <summary>
+    /// transformers' RMSNorm of bf16 rows: <c>weight * (x32 * rsqrt(mean(x32²) + eps)).to(bf16)</c>, the statistics
+    /// in fp32, the normalized row rounded to bf16 before the bf16 weight multiplies it.
+    /// </summary>
+    public static unsafe Tensor RmsNorm(Tensor x, Tensor weight, double eps)
+    {
+        int d = (int)x.shape[^1];
+        int rows = (int)(x.NumberOfElements / d);
+        var y = empty(x.shape, ScalarType.BFloat16);
+        fixed (byte* xp = x.bytes)
+        fixed (byte* wp = weight.bytes)
+        fixed (byte* yp = y.bytes)
+        {
+            for (int r = 0; r < rows; r++)
+            {
+                NormRow((ushort*)xp + ((long)r * d), (ushort*)wp, (ushort*)yp + ((long)r * d), d, (float)eps);
+            }
+        }
+
+        return y;
+    }
+
+    /// <summary>The residual add <c>x + a</c> (bf16, as libtorch adds) and the RMSNorm of the sum, in one pass.</summary>
+    public static unsafe (Tensor Sum, Tensor Normed) AddRmsNorm(Tensor x, Tensor a, Tensor weight, double eps)
+    {
+        int d = (int)x.shape[^1];
+        int rows = (int)(x.NumberOfElements / d);
+        var sum = empty(x.shape, ScalarType.BFloat16);
+        var y = empty(x.shape, ScalarType.BFloat16);
+        fixed (byte* xp = x.bytes)
+        fixed (byte* ap = a.bytes)
+        fixed (byte* sp = sum.bytes)
+        fixed (byte* wp = weight.bytes)
+        fixed (byte* yp = y.bytes)
+        {
+            for (int r = 0; r < rows; r++)
+            {
+                long o = (long)r * d;
+                Add((ushort*)xp + o, (ushort*)ap + o, (ushort*)sp + o, d);
+                NormRow((ushort*)sp + o, (ushort*)wp, (ushort*)yp + o, d, (float)eps);
+            }
+        }
+
+        return (sum, y);
+    }
+
+    /// <summary>
+    /// Rotary embedding of a projection's output <c>[B, S, H·d]</c>: returns <c>[B, H, S, d]</c> (contiguous) =
+    /// <c>x·cos + rotate_half(x)·sin</c> with each product and the sum rounded to bf16, as the libtorch ops round.
+    /// <paramref name="cos"/> and <paramref name="sin"/> are bf16 <c>[B, S, d]</c>.
+    /// </summary>
+    public static unsafe Tensor Rope(Tensor x, int heads, Tensor cos, Tensor sin)
+    {
+        long b = x.shape[0], s = x.shape[1];
+        int d = (int)(x.shape[2] / heads);
+        var y = empty([b, heads, s, d], ScalarType.BFloat16);
+        fixed (byte* xp = x.bytes)
+        fixed (byte* cp = cos.bytes)
+        fixed (byte* snp = sin.bytes)
+        fixed (byte* yp = y.bytes)
+        {
+            for (long bi = 0; bi < b; bi++)
+            {
+                for (long si = 0; si < s; si++)
+                {
+                    long token = (bi * s) + si;
+                    var c = (ushort*)cp + (token * d);
+                    var sn = (ushort*)snp + (token * d);
+                    for (int h = 0; h < heads; h++)
+                    {
+                        var src = (ushort*)xp + (((token * heads) + h) * d);
+                        var dst = (ushort*)yp + ((((bi * heads) + h) * s) + si) * d;
+                        RotateRow(src, c, sn, dst, d);
+                    }
+                }
+            }
+        }
+
+        return y;
+    }
+
+    /// <summary><c>silu(gate) * up</c> for bf16 tensors of one shape: SiLU in fp32 (x / (1 + exp(-x))) rounded to bf16, then the bf16 product.</summary>
+    public static unsafe Tensor SiluMul(Tensor gate, Tensor up)
+    {
+        int n = (int)gate.NumberOfElements;
+        var y = empty(gate.shape, ScalarType.BFloat16);
+        fixed (byte* gp = gate.bytes)
+        fixed (byte* up_ = up.bytes)
+        fixed (byte* yp = y.bytes)
+        {
+            ushort* g = (ushort*)gp, u = (ushort*)up_, o = (ushort*)yp;
+            int i = 0;
+            for (; i + 16 <= n; i += 16)
+            {
+                var x = Load(g + i);
+                var silu = Round(x / (Vector512<float>.One + Vector512.Exp(-x)));
+                Store(o + i, silu * Load(u + i));
+            }
+
+            for (; i < n; i++)
+            {
+                float x = Widen(g[i]);
+                float silu = Widen(Bf16Gemv.ToBf16(x / (1 + MathF.Exp(-x))));
+                o[i] = Bf16Gemv.ToBf16(silu * Widen(u[i]));
+            }
+        }
+
+        return y;
+    }
+
+    private static unsafe void NormRow(ushort* x, ushort* w, ushort* y, int d, float eps)
+    {
+        // libtorch squares (pow(2) rounds each square to fp32), sums in fp32 and divides by d.
+        var acc = Vector512<float>.Zero;
+        int i = 0;
+        for (; i + 16 <= d; i += 16)
+        {
+            var v = Load(x + i);
+            acc += v * v;
+        }
+
+        float sq = Vector512.Sum(acc);
+        for (; i < d; i++)
+        {
+            float v = Widen(x[i]);
+            sq += v * v;
+        }
+
+        float variance = sq / d;
+        float inv = 1f / MathF.Sqrt(variance + eps);
+        var invV = Vector512.Create(inv);
+        for (i = 0; i + 16 <= d; i += 16)
+        {
+            Store(y + i, Load(w + i) * Round(Load(x + i) * invV));
+        }
+
+        for (; i < d; i++)
+        {
+            y[i] = Bf16Gemv.ToBf16(Widen(w[i]) * Widen(Bf16Gemv.ToBf16(Widen(x[i]) * inv)));
+        }
+    }
+
+    private static unsafe void Add(ushort* x, ushort* a, ushort* y, int d)
+    {
+        int i = 0;
+        for (; i + 16 <= d; i += 16)
+        {
+            Store(y + i, Load(x + i) + Load(a + i));
+        }
+
+        for (; i < d; i++)
+        {
+            y[i] = Bf16Gemv.ToBf16(Widen(x[i]) + Widen(a[i]));
+        }
+    }
+
+    // One head's d values: out[j] = bf16(bf16(x[j]·cos[j]) + bf16(r[j]·sin[j])), r = (-x[half..], x[..half]).
+    private static unsafe void RotateRow(ushort* x, ushort* cos, ushort* sin, ushort* y, int d)
+    {
+        int half = d / 2;
+        int j = 0;
+        if (half % 16 == 0)
+        {
+            for (; j < half; j += 16)
+            {
+                var lo = Load(x + j);
+                var hi = Load(x + half + j);
+                Store(y + j, Round(lo * Load(cos + j)) + Round(-hi * Load(sin + j)));
+                Store(y + half + j, Round(hi * Load(cos + half + j)) + Round(lo * Load(sin + half + j)));
+            }
+
+            return;
+        }
+
+        for (; j < d; j++)
+        {
+            float rot = j < half ? -Widen(x[j + half]) : Widen(x[j - half]);
+            float a = Widen(Bf16Gemv.ToBf16(Widen(x[j]) * Widen(cos[j])));
+            float b = Widen(Bf16Gemv.ToBf16(rot * Widen(sin[j])));
+            y[j] = Bf16Gemv.ToBf16(a + b);
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static float Widen(ushort v) => BitConverter.UInt32BitsToSingle((uint)v << 16);
+
+    // Sixteen bf16 values widened to fp32 (exact).
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static unsafe Vector512<float> Load(ushort* p) =>
+        Avx512F.ShiftLeftLogical(Avx512F.ConvertToVector512UInt32(Vector256.Load(p)), 16).AsSingle();
+
+    // fp32 rounded to the nearest bf16 value, kept in fp32 (the value a bf16 tensor op would store).
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector512<float> Round(Vector512<float> v) => (Bf16Gemm.Bf16Bits(v) << 16).AsSingle();
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static unsafe void Store(ushort* p, Vector512<float> v) => Avx512F.ConvertToVector256UInt16(Bf16Gemm.Bf16Bits(v)).Store(p);
+}

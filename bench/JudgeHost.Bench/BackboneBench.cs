@@ -30,10 +30,6 @@ public static class BackboneBench
             double bandwidth = MemcpyBandwidth();
             double torchCopy = TorchCopyBandwidth();
             long weightBytes = model.parameters().Sum(p => p.NumberOfElements * p.ElementSize);
-            // Per decoded token every weight is read once (the tied embedding doubles as the LM head).
-            double bound = bandwidth / weightBytes;
-            output.WriteLine($"memcpy bandwidth (1 thread, as TORCHSHARP_NOTES measured it): {bandwidth / 1e9:F2} GB/s; weights {weightBytes / 1e9:F3} GB/token -> bound {bound:F2} tok/s");
-            output.WriteLine($"torch copy_ bandwidth ({get_num_threads()} threads): {torchCopy / 1e9:F2} GB/s -> bound {torchCopy / weightBytes:F2} tok/s");
 
             var generator = new TextGenerator(model);
             int[] Prompt(int n, int seed) => Enumerable.Range(0, n).Select(i => ((i * 7919) + (seed * 104729)) % (shape.Vocab - 2)).ToArray();
@@ -42,12 +38,29 @@ public static class BackboneBench
             // Single-stream decode at context 128.
             generator.Generate([Prompt(16, 0)], 4, SamplingOptions.Greedy, []);   // warm-up
             // Each decode figure is the best of three runs: this 2-core VM's neighbours move single runs by +-20 %.
-            double DecodeTps(IReadOnlyList<IReadOnlyList<int>> prompts) => Enumerable.Range(0, 3).Max(_ =>
+            // Single-stream and 16-stream runs alternate, so that a noisy stretch does not favour either side of
+            // their ratio, and the bandwidths are measured again afterwards (the better figure is the bound).
+            double Once(IReadOnlyList<IReadOnlyList<int>> prompts)
             {
                 generator.Generate(prompts, decodeTokens, SamplingOptions.Greedy, []);
                 return generator.LastTimings.DecodeTokens / generator.LastTimings.DecodeSeconds;
-            });
-            double singleTps = DecodeTps([Prompt(128, 1)]);
+            }
+
+            double DecodeTps(IReadOnlyList<IReadOnlyList<int>> prompts) => Enumerable.Range(0, 3).Max(_ => Once(prompts));
+            var prompts = Enumerable.Range(0, 16).Select(i => (IReadOnlyList<int>)Prompt(128, 10 + i)).ToArray();
+            double singleTps = 0, batchedTps = 0;
+            for (int round = 0; round < 3; round++)
+            {
+                singleTps = Math.Max(singleTps, Once([Prompt(128, 1)]));
+                batchedTps = Math.Max(batchedTps, Once(prompts));
+            }
+
+            bandwidth = Math.Max(bandwidth, MemcpyBandwidth());
+            torchCopy = Math.Max(torchCopy, TorchCopyBandwidth());
+            // Per decoded token every weight is read once (the tied embedding doubles as the LM head).
+            double bound = bandwidth / weightBytes;
+            output.WriteLine($"memcpy bandwidth (1 thread, as TORCHSHARP_NOTES measured it): {bandwidth / 1e9:F2} GB/s; weights {weightBytes / 1e9:F3} GB/token -> bound {bound:F2} tok/s");
+            output.WriteLine($"torch copy_ bandwidth ({get_num_threads()} threads): {torchCopy / 1e9:F2} GB/s -> bound {torchCopy / weightBytes:F2} tok/s");
             output.WriteLine($"decode, 1 stream, context 128: {singleTps:F2} tok/s ({1000 / singleTps:F1} ms/token) = {singleTps / bound:P1} of the memcpy bound, {singleTps / (torchCopy / weightBytes):P1} of the torch-copy bound");
 
             // Prefill at 512.
@@ -63,9 +76,7 @@ public static class BackboneBench
                 output.WriteLine($"decode, {streams} streams, context 128: {tps:F2} tok/s total = {tps / singleTps:F2}x single-stream");
             }
 
-            // Batched decode, 16 streams.
-            var prompts = Enumerable.Range(0, 16).Select(i => (IReadOnlyList<int>)Prompt(128, 10 + i)).ToArray();
-            double batchedTps = DecodeTps(prompts);
+            // Batched decode, 16 streams (measured above, alternating with single-stream runs).
             output.WriteLine($"decode, 16 streams, context 128: {batchedTps:F2} tok/s total = {batchedTps / singleTps:F2}x single-stream (target >= 8x)");
 
             // Shared prefix: one 256-token prefix forked into 16 continuations of 8 tokens, vs 16 separate prefills.

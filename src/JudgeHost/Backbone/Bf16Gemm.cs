@@ -43,40 +43,30 @@ public static class Bf16Gemm
     }
 
     /// <summary>Computes linear(x, weight, bias); returns bf16 with x's leading shape and weight.shape[0] columns.</summary>
-    public static unsafe Tensor Linear(Tensor x, Tensor weight, Tensor? bias)
+    public static Tensor Linear(Tensor x, Tensor weight, Tensor? bias) => ManagedLinear.Run(x, [(weight, bias)], single: false)[0];
+
+    /// <summary>
+    /// The activations of <paramref name="m"/> rows of <paramref name="k"/> bf16 values as the kernel reads them: as
+    /// they are for the AVX512-BF16 kernel; widened into a per-thread scratch buffer (valid until this thread's next
+    /// product) for the fp32 one.
+    /// </summary>
+    internal static unsafe void* Activations(ushort* x, int m, int k)
     {
-        int n = (int)weight.shape[0];
-        int k = (int)weight.shape[1];
-        int m = (int)(x.NumberOfElements / k);
-        var y = empty([.. x.shape[..^1], n], ScalarType.BFloat16);
         if (UseDotInstructions)
         {
-            fixed (byte* xb = x.bytes)
-            fixed (byte* w = weight.bytes)
-            fixed (byte* yp = y.bytes)
-            fixed (byte* bp = bias is null ? Span<byte>.Empty : bias.bytes)
-            {
-                GemvWorkers.Run(n, new DotJob((ushort*)w, (ushort*)xb, (ushort*)yp, (ushort*)bp, m, n, k), align: 4);
-            }
-
-            return y;
+            return x;
         }
 
-        float* xp = Scratch(m * k);
-        fixed (byte* xb = x.bytes)
-        {
-            Split((uint*)xb, xp, m * k);
-
-            fixed (byte* w = weight.bytes)
-            fixed (byte* yp = y.bytes)
-            fixed (byte* bp = bias is null ? Span<byte>.Empty : bias.bytes)
-            {
-                GemvWorkers.Run(n, new Job((uint*)w, xp, (ushort*)yp, (ushort*)bp, m, n, k), align: 4);
-            }
-        }
-
-        return y;
+        float* xp = ScratchBuffer.Floats(m * k);
+        Split((uint*)x, xp, m * k);
+        return xp;
     }
+
+    /// <summary>The product's rows as a job: y (m × n) = activations (from <see cref="Activations"/>) Wᵀ + bias.</summary>
+    internal static unsafe IRowJob Job(void* activations, ushort* w, ushort* y, ushort* bias, int m, int n, int k) =>
+        UseDotInstructions
+            ? new DotJob(w, (ushort*)activations, y, bias, m, n, k)
+            : new FmaJob((uint*)w, (float*)activations, y, bias, m, n, k);
 
     /// <summary>
     /// Whether products run on the AVX512-BF16 kernel (<see cref="Native.ExecutableCode"/>): bf16 pairs multiplied
@@ -107,39 +97,8 @@ public static class Bf16Gemm
         }
     }
 
-    // The caller's widened activations, reused call to call: 64-byte aligned, so no 512-bit load splits a cache line.
-    [ThreadStatic]
-    private static ScratchBuffer? t_scratch;
-
-    private static unsafe float* Scratch(int floats)
-    {
-        var buffer = t_scratch ??= new ScratchBuffer();
-        if (buffer.Floats < floats)
-        {
-            buffer.Resize(floats);
-        }
-
-        return buffer.Pointer;
-    }
-
-    private sealed unsafe class ScratchBuffer
-    {
-        public float* Pointer { get; private set; }
-
-        public int Floats { get; private set; }
-
-        public void Resize(int floats)
-        {
-            System.Runtime.InteropServices.NativeMemory.AlignedFree(Pointer);
-            Pointer = (float*)System.Runtime.InteropServices.NativeMemory.AlignedAlloc((nuint)floats * sizeof(float), 64);
-            Floats = floats;
-        }
-
-        ~ScratchBuffer() => System.Runtime.InteropServices.NativeMemory.AlignedFree(Pointer);
-    }
-
     /// <summary>Output columns [from, to) of y (m rows, n columns) = x (m × k, fp32, blocks split even/odd) Wᵀ (n × k, bf16) + b.</summary>
-    private sealed unsafe class Job(uint* w, float* x, ushort* y, ushort* bias, int m, int n, int k) : IRowJob
+    private sealed unsafe class FmaJob(uint* w, float* x, ushort* y, ushort* bias, int m, int n, int k) : IRowJob
     {
         public void Run(int from, int to)
         {
@@ -348,14 +307,19 @@ public static class Bf16Gemm
 
 /// <summary>
 /// linear(x, weight, bias): one bf16 row through <see cref="Bf16Gemv"/>, 2..<see cref="Bf16Gemm.MaxRows"/> rows
-/// through <see cref="Bf16Gemm"/>, anything else — and anything autograd must record — through libtorch.
+/// through <see cref="Bf16Gemm"/>, anything else — and anything autograd must record — through libtorch. Several
+/// projections of one input (q/k/v, gate/up) can run as one product: one hand-off to the worker threads instead of
+/// one per weight, which a decode step otherwise pays ~170 times.
 /// </summary>
 public static class ManagedLinear
 {
     /// <summary>Whether a bf16 CPU forward pass of <paramref name="rows"/> rows runs its products on the managed kernels.</summary>
     public static bool Covers(int rows) => rows == 1 ? Bf16Gemv.Supported : rows <= Bf16Gemm.MaxRows && Bf16Gemm.Supported;
 
-    public static Tensor Linear(Tensor x, Tensor weight, Tensor? bias)
+    public static Tensor Linear(Tensor x, Tensor weight, Tensor? bias) => LinearMany(x, [(weight, bias)])[0];
+
+    /// <summary><c>linear(x, W_i, b_i)</c> for each projection, in one pass over the workers where the managed kernels apply.</summary>
+    public static Tensor[] LinearMany(Tensor x, params ReadOnlySpan<(Tensor Weight, Tensor? Bias)> projections)
     {
         if (!x.is_contiguous())
         {
@@ -364,18 +328,114 @@ public static class ManagedLinear
             x = x.contiguous();
         }
 
-        if (x.requires_grad || weight.requires_grad || (bias?.requires_grad ?? false))
+        bool single = true, several = true;
+        foreach (var (weight, bias) in projections)
         {
-            return nn.functional.linear(x, weight, bias);   // the managed kernels record no gradient
+            // The managed kernels record no gradient.
+            bool managed = !x.requires_grad && !weight.requires_grad && !(bias?.requires_grad ?? false) && Bf16Gemv.BiasFits(bias, weight);
+            single &= managed && Bf16Gemv.Applies(x, weight);
+            several &= managed && Bf16Gemm.Applies(x, weight);
         }
 
-        if (!Bf16Gemv.BiasFits(bias, weight))
+        if (single || several)
         {
-            return nn.functional.linear(x, weight, bias);
+            return Run(x, projections, single);
         }
 
-        return Bf16Gemv.Applies(x, weight) ? Bf16Gemv.Linear(x, weight, bias)
-            : Bf16Gemm.Applies(x, weight) ? Bf16Gemm.Linear(x, weight, bias)
-            : nn.functional.linear(x, weight, bias);
+        var ys = new Tensor[projections.Length];
+        for (int i = 0; i < ys.Length; i++)
+        {
+            ys[i] = nn.functional.linear(x, projections[i].Weight, projections[i].Bias);
+        }
+
+        return ys;
     }
+
+    // The products of x (contiguous bf16) with each weight on the single-row or the few-row kernel, as one job.
+    internal static unsafe Tensor[] Run(Tensor x, ReadOnlySpan<(Tensor Weight, Tensor? Bias)> projections, bool single)
+    {
+        int k = (int)x.shape[^1];
+        int m = (int)(x.NumberOfElements / k);
+        var xp = (ushort*)TensorData.Pointer(x);
+        void* activations = single ? Bf16Gemv.Activations(xp, k) : Bf16Gemm.Activations(xp, m, k);
+        var ys = new Tensor[projections.Length];
+        var jobs = new IRowJob[projections.Length];
+        var starts = new int[projections.Length + 1];
+        for (int i = 0; i < ys.Length; i++)
+        {
+            var (weight, bias) = projections[i];
+            int n = (int)weight.shape[0];
+            ys[i] = empty([.. x.shape[..^1], n], ScalarType.BFloat16);
+            var w = (ushort*)TensorData.Pointer(weight);
+            var y = (ushort*)TensorData.Pointer(ys[i]);
+            var b = bias is null ? null : (ushort*)TensorData.Pointer(bias);
+            jobs[i] = single ? new Bf16Gemv.Job(w, (float*)activations, y, b, k) : Bf16Gemm.Job(activations, w, y, b, m, n, k);
+            starts[i + 1] = starts[i] + n;
+        }
+
+        GemvWorkers.Run(starts[^1], jobs.Length == 1 ? jobs[0] : new Segments(jobs, starts), align: single ? 1 : 4);
+        GC.KeepAlive(x);
+        foreach (var (weight, bias) in projections)
+        {
+            GC.KeepAlive(weight);
+            GC.KeepAlive(bias);
+        }
+
+        return ys;
+    }
+
+    // Rows [from, to) of several products laid end to end: product i owns rows [starts[i], starts[i + 1]).
+    private sealed class Segments(IRowJob[] jobs, int[] starts) : IRowJob
+    {
+        public void Run(int from, int to)
+        {
+            for (int i = 0; i < jobs.Length; i++)
+            {
+                int lo = Math.Max(from, starts[i]), hi = Math.Min(to, starts[i + 1]);
+                if (lo < hi)
+                {
+                    jobs[i].Run(lo - starts[i], hi - starts[i]);
+                }
+            }
+        }
+    }
+}
+
+/// <summary>Raw addresses of tensor data and per-thread scratch memory for the managed kernels.</summary>
+internal static partial class TensorData
+{
+    // The address of a tensor's first element, for strided views too (the cache's keys are a narrowed view, and
+    // Tensor.bytes takes contiguous tensors only): TorchSharp's own native entry point, which returns data_ptr().
+    public static nint Pointer(Tensor t) => THSTensor_data(t.Handle);
+
+    [System.Runtime.InteropServices.LibraryImport("LibTorchSharp")]
+    private static partial nint THSTensor_data(nint handle);
+}
+
+/// <summary>
+/// A thread's scratch memory for widened activations, reused call to call: 64-byte aligned, so no 512-bit load splits
+/// a cache line. Valid until the same thread asks again.
+/// </summary>
+internal sealed unsafe class ScratchBuffer
+{
+    [ThreadStatic]
+    private static ScratchBuffer? t_buffer;
+
+    private float* _pointer;
+    private int _floats;
+
+    public static float* Floats(int floats)
+    {
+        var buffer = t_buffer ??= new ScratchBuffer();
+        if (buffer._floats < floats)
+        {
+            System.Runtime.InteropServices.NativeMemory.AlignedFree(buffer._pointer);
+            buffer._pointer = (float*)System.Runtime.InteropServices.NativeMemory.AlignedAlloc((nuint)floats * sizeof(float), 64);
+            buffer._floats = floats;
+        }
+
+        return buffer._pointer;
+    }
+
+    ~ScratchBuffer() => System.Runtime.InteropServices.NativeMemory.AlignedFree(_pointer);
 }

@@ -30,31 +30,18 @@ public static class Bf16Gemv
         bias is null || (bias.dtype == ScalarType.BFloat16 && bias.device_type == DeviceType.CPU && bias.is_contiguous() && bias.NumberOfElements == weight.shape[0]);
 
     /// <summary>Computes linear(x, weight, bias) for a single row; returns bf16 with x's leading shape and weight.shape[0] columns.</summary>
-    public static unsafe Tensor Linear(Tensor x, Tensor weight, Tensor? bias)
-    {
-        int rows = (int)weight.shape[0];
-        int cols = (int)weight.shape[1];
-        var y = empty([.. x.shape[..^1], rows], ScalarType.BFloat16);
-        float[] xf = GC.AllocateUninitializedArray<float>(cols);
-        fixed (byte* xb = x.bytes)
-        fixed (float* xp = xf)
-        {
-            var xs = (ushort*)xb;
-            for (int i = 0; i < cols; i += 8)
-            {
-                Avx.Store(xp + i, Widen(xs + i));
-            }
+    public static Tensor Linear(Tensor x, Tensor weight, Tensor? bias) => ManagedLinear.Run(x, [(weight, bias)], single: true)[0];
 
-            fixed (byte* w = weight.bytes)
-            fixed (byte* yp = y.bytes)
-            fixed (byte* bp = bias is null ? Span<byte>.Empty : bias.bytes)
-            {
-                var job = new Job((ushort*)w, xp, (ushort*)yp, (ushort*)bp, cols);
-                GemvWorkers.Run(rows, job);
-            }
+    /// <summary>The row's <paramref name="cols"/> bf16 values widened to fp32 in this thread's scratch buffer.</summary>
+    internal static unsafe float* Activations(ushort* x, int cols)
+    {
+        float* xp = ScratchBuffer.Floats(cols);
+        for (int i = 0; i < cols; i += 8)
+        {
+            Avx.Store(xp + i, Widen(x + i));
         }
 
-        return y;
+        return xp;
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]

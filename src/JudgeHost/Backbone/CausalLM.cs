@@ -74,6 +74,17 @@ public sealed class Proj : nn.Module<Tensor, Tensor>
         var y = ManagedLinear.Linear(x, weight, bias);
         return Lora is null ? y : y + Lora.Delta(x).to(y.dtype);
     }
+
+    /// <summary>Several projections of one input (q/k/v; gate/up) as one product where none carries a LoRA update.</summary>
+    public static Tensor[] ForwardMany(Tensor x, params Proj[] projections)
+    {
+        if (projections.Any(p => p.Lora is not null))
+        {
+            return [.. projections.Select(p => p.forward(x))];
+        }
+
+        return ManagedLinear.LinearMany(x, [.. projections.Select(p => ((Tensor)p.weight, (Tensor?)p.bias))]);
+    }
 }
 
 /// <summary>Mirrors transformers Qwen2RotaryEmbedding / LlamaRotaryEmbedding (default, linear and llama3 inv_freq).</summary>
@@ -174,9 +185,10 @@ public sealed class Attention : nn.Module
     public Tensor forward(Tensor hiddenStates, Tensor cos, Tensor sin, Tensor mask, KvCache? cache)
     {
         long b = hiddenStates.shape[0], s = hiddenStates.shape[1];
-        var qp = q_proj.forward(hiddenStates);                                                   // [B, S, H*d]
-        var kp = k_proj.forward(hiddenStates);                                                   // [B, S, Hkv*d]
-        var v = v_proj.forward(hiddenStates).view(b, s, _kvHeads, _headDim).transpose(1, 2);    // [B, Hkv, S, d]
+        var qkv = Proj.ForwardMany(hiddenStates, q_proj, k_proj, v_proj);
+        var qp = qkv[0];                                                                          // [B, S, H*d]
+        var kp = qkv[1];                                                                          // [B, S, Hkv*d]
+        var v = qkv[2].view(b, s, _kvHeads, _headDim).transpose(1, 2);                          // [B, Hkv, S, d]
         Tensor q, k;
         if (DecodeOps.Applies(b * s, qp, kp, cos, sin) && cos.shape[0] == b && cos.shape[1] == s && sin.shape.SequenceEqual(cos.shape))
         {
@@ -243,8 +255,8 @@ public sealed class Mlp : nn.Module<Tensor, Tensor>
 
     public override Tensor forward(Tensor x)
     {
-        var gate = gate_proj.forward(x);
-        var up = up_proj.forward(x);
+        var gateUp = Proj.ForwardMany(x, gate_proj, up_proj);
+        var (gate, up) = (gateUp[0], gateUp[1]);
         var act = DecodeOps.Applies(gate.NumberOfElements / gate.shape[^1], gate, up) && up.shape.SequenceEqual(gate.shape)
             ? DecodeOps.SiluMul(gate, up)
             : F.silu(gate) * up;

@@ -76,12 +76,7 @@ public static partial class DecodeAttention
     [ThreadStatic]
     private static float[]? t_work;
 
-    // The address of a tensor's first element, for strided views too (the cache's keys are a narrowed view, and
-    // Tensor.bytes takes contiguous tensors only): TorchSharp's own native entry point, which returns data_ptr().
-    private static nint DataPointer(Tensor t) => THSTensor_data(t.Handle);
-
-    [System.Runtime.InteropServices.LibraryImport("LibTorchSharp")]
-    private static partial nint THSTensor_data(nint handle);
+    private static nint DataPointer(Tensor t) => TensorData.Pointer(t);
 
     private sealed unsafe class Job(
         ushort* q, ushort* k, ushort* v, bool* mask, ushort* y, int heads, int rows, int tokens, int d, int length,

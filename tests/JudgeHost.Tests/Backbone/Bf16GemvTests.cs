@@ -119,6 +119,33 @@ public sealed class Bf16GemvTests
         Assert.False(Bf16Gemm.Applies(ragged, w48));
     }
 
+    [Theory]
+    [InlineData(1, ScalarType.BFloat16)]   // the single-row kernel
+    [InlineData(5, ScalarType.BFloat16)]   // the few-row kernel
+    [InlineData(5, ScalarType.Float32)]    // libtorch
+    public void LinearMany_GivesEachProjectionAsAlone(int m, ScalarType dtype)
+    {
+        var gen = manual_seed(m);
+        using var x = randn([m, 1, 96], generator: gen).to(dtype);
+        var projections = new[] { (130, true), (36, false), (200, true) }
+            .Select(p => (randn([p.Item1, 96], generator: gen).to(dtype), p.Item2 ? (Tensor?)randn([p.Item1], generator: gen).to(dtype) : null))
+            .ToArray();
+
+        var together = ManagedLinear.LinearMany(x, projections);
+
+        Assert.Equal(projections.Length, together.Length);
+        for (int i = 0; i < projections.Length; i++)
+        {
+            using var alone = ManagedLinear.Linear(x, projections[i].Item1, projections[i].Item2);
+            Assert.Equal(alone.shape, together[i].shape);
+            Assert.True(alone.eq(together[i]).all().item<bool>(), $"projection {i} differs");
+            if (dtype == ScalarType.BFloat16 && Bf16Gemm.Supported)
+            {
+                AssertWithinOneBf16Ulp(together[i], x, projections[i].Item1, projections[i].Item2);
+            }
+        }
+    }
+
     [Fact]
     public void ManagedLinear_LeavesProductsThatAutogradRecordsToLibtorch()
     {

@@ -286,7 +286,8 @@ public sealed class DecoderLayer : nn.Module
         using var scope = NewDisposeScope();
         var attn = self_attn.forward(input_layernorm.forward(hiddenStates), cos, sin, mask, cache);
         var (h, normed) = post_attention_layernorm.AddForward(hiddenStates, attn);                // [B, S, D]
-        h = h + mlp.forward(normed);
+        var mlpOut = mlp.forward(normed);
+        h = DecodeOps.Applies(h.NumberOfElements / h.shape[^1], h, mlpOut) && mlpOut.shape.SequenceEqual(h.shape) ? DecodeOps.Add(h, mlpOut) : h + mlpOut;
         return h.MoveToOuterDisposeScope();
     }
 }

@@ -86,6 +86,20 @@ public static class DecodeOps
         return (sum, y);
     }
 
+    /// <summary>The residual add <c>x + a</c> of two bf16 tensors of one shape, rounded as libtorch's bf16 add.</summary>
+    public static unsafe Tensor Add(Tensor x, Tensor a)
+    {
+        var sum = empty(x.shape, ScalarType.BFloat16);
+        fixed (byte* xp = x.bytes)
+        fixed (byte* ap = a.bytes)
+        fixed (byte* sp = sum.bytes)
+        {
+            Add((ushort*)xp, (ushort*)ap, (ushort*)sp, (int)x.NumberOfElements);
+        }
+
+        return sum;
+    }
+
     /// <summary>
     /// Rotary embedding of a projection's output <c>[B, S, H·d]</c>: returns <c>[B, H, S, d]</c> (contiguous) =
     /// <c>x·cos + rotate_half(x)·sin</c> with each product and the sum rounded to bf16, as the libtorch ops round.

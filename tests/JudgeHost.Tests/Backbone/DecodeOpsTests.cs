@@ -46,6 +46,8 @@ public sealed class DecodeOpsTests
 
         using var expectedSum = x + a;
         Assert.True(sum.eq(expectedSum).all().item<bool>(), "the bf16 sum differs from libtorch's");
+        using var plainSum = DecodeOps.Add(x, a);
+        Assert.True(plainSum.eq(expectedSum).all().item<bool>(), "DecodeOps.Add differs from libtorch's");
         AssertNearlyEqual(Reference(expectedSum, w, 1e-5), normed);
         sum.Dispose();
         normed.Dispose();

@@ -356,24 +356,16 @@ public static class ManagedLinear
     {
         int k = (int)x.shape[^1];
         int m = (int)(x.NumberOfElements / k);
-        var xp = (ushort*)TensorData.Pointer(x);
-        void* activations = single ? Bf16Gemv.Activations(xp, k) : Bf16Gemm.Activations(xp, m, k);
         var ys = new Tensor[projections.Length];
-        var jobs = new IRowJob[projections.Length];
-        var starts = new int[projections.Length + 1];
+        Span<RawProjection> raw = stackalloc RawProjection[projections.Length];
         for (int i = 0; i < ys.Length; i++)
         {
             var (weight, bias) = projections[i];
-            int n = (int)weight.shape[0];
-            ys[i] = empty([.. x.shape[..^1], n], ScalarType.BFloat16);
-            var w = (ushort*)TensorData.Pointer(weight);
-            var y = (ushort*)TensorData.Pointer(ys[i]);
-            var b = bias is null ? null : (ushort*)TensorData.Pointer(bias);
-            jobs[i] = single ? new Bf16Gemv.Job(w, (float*)activations, y, b, k) : Bf16Gemm.Job(activations, w, y, b, m, n, k);
-            starts[i + 1] = starts[i] + n;
+            ys[i] = empty([.. x.shape[..^1], weight.shape[0]], ScalarType.BFloat16);
+            raw[i] = RawProjection.Of(weight, bias, (ushort*)TensorData.Pointer(ys[i]));
         }
 
-        GemvWorkers.Run(starts[^1], jobs.Length == 1 ? jobs[0] : new Segments(jobs, starts), align: single ? 1 : 4);
+        Run((ushort*)TensorData.Pointer(x), m, k, raw, single);
         GC.KeepAlive(x);
         foreach (var (weight, bias) in projections)
         {
@@ -382,6 +374,25 @@ public static class ManagedLinear
         }
 
         return ys;
+    }
+
+    /// <summary>
+    /// y_i (m × n_i bf16) = x (m × k bf16) W_iᵀ + b_i for each projection, as one job over the workers: the single-row
+    /// kernel for m = 1 (<paramref name="single"/>), the few-row one otherwise. The caller keeps every operand alive.
+    /// </summary>
+    internal static unsafe void Run(ushort* x, int m, int k, ReadOnlySpan<RawProjection> projections, bool single)
+    {
+        void* activations = single ? Bf16Gemv.Activations(x, k) : Bf16Gemm.Activations(x, m, k);
+        var jobs = new IRowJob[projections.Length];
+        var starts = new int[projections.Length + 1];
+        for (int i = 0; i < jobs.Length; i++)
+        {
+            var p = projections[i];
+            jobs[i] = single ? new Bf16Gemv.Job(p.Weight, (float*)activations, p.Output, p.Bias, k) : Bf16Gemm.Job(activations, p.Weight, p.Output, p.Bias, m, p.Rows, k);
+            starts[i + 1] = starts[i] + p.Rows;
+        }
+
+        GemvWorkers.Run(starts[^1], jobs.Length == 1 ? jobs[0] : new Segments(jobs, starts), align: single ? 1 : 4);
     }
 
     // Rows [from, to) of several products laid end to end: product i owns rows [starts[i], starts[i + 1]).
@@ -401,7 +412,22 @@ public static class ManagedLinear
     }
 }
 
-/// <summary>Raw addresses of tensor data and per-thread scratch memory for the managed kernels.</summary>
+/// <summary>One product's operands by address: <see cref="Rows"/> × k bf16 weights, an optional bf16 bias, the bf16 output.</summary>
+internal readonly unsafe struct RawProjection(ushort* weight, ushort* bias, ushort* output, int rows)
+{
+    public ushort* Weight { get; } = weight;
+
+    public ushort* Bias { get; } = bias;
+
+    public ushort* Output { get; } = output;
+
+    public int Rows { get; } = rows;
+
+    public static RawProjection Of(Tensor weight, Tensor? bias, ushort* output) =>
+        new((ushort*)TensorData.Pointer(weight), bias is null ? null : (ushort*)TensorData.Pointer(bias), output, (int)weight.shape[0]);
+}
+
+/// <summary>Raw addresses of tensor data for the managed kernels.</summary>
 internal static partial class TensorData
 {
     // The address of a tensor's first element, for strided views too (the cache's keys are a narrowed view, and

@@ -24,6 +24,10 @@ public sealed class RMSNorm : nn.Module<Tensor, Tensor>
         RegisterComponents();
     }
 
+    internal Tensor Weight => weight;
+
+    internal double Eps => _eps;
+
     public override Tensor forward(Tensor hiddenStates)
     {
         if (DecodeOps.Applies(hiddenStates.NumberOfElements / weight.shape[0], hiddenStates, weight))
@@ -65,6 +69,8 @@ public sealed class Proj : nn.Module<Tensor, Tensor>
     }
 
     public Tensor Weight => weight;
+
+    internal Tensor? Bias => bias;
 
     /// <summary>A LoRA update added to this projection's output (training, or an adapter applied without merging).</summary>
     public LoraLayer? Lora { get; set; }
@@ -181,6 +187,10 @@ public sealed class Attention : nn.Module
         RegisterComponents();
     }
 
+    internal (Proj Q, Proj K, Proj V, Proj O) Projections => (q_proj, k_proj, v_proj, o_proj);
+
+    internal (int Heads, int KvHeads, int HeadDim, int Layer) Shape => (_heads, _kvHeads, _headDim, _layer);
+
     // cache: the KV cache to append to, or null for a cache-free pass over the whole sequence (training).
     public Tensor forward(Tensor hiddenStates, Tensor cos, Tensor sin, Tensor mask, KvCache? cache)
     {
@@ -253,6 +263,8 @@ public sealed class Mlp : nn.Module<Tensor, Tensor>
         RegisterComponents();
     }
 
+    internal (Proj Gate, Proj Up, Proj Down) Projections => (gate_proj, up_proj, down_proj);
+
     public override Tensor forward(Tensor x)
     {
         var gateUp = Proj.ForwardMany(x, gate_proj, up_proj);
@@ -272,6 +284,12 @@ public sealed class DecoderLayer : nn.Module
     private readonly RMSNorm input_layernorm;
     private readonly RMSNorm post_attention_layernorm;
 
+    internal Attention SelfAttention => self_attn;
+
+    internal Mlp Feedforward => mlp;
+
+    internal (RMSNorm Input, RMSNorm PostAttention) Norms => (input_layernorm, post_attention_layernorm);
+
     public DecoderLayer(DecoderConfig c, int layer, ScalarType dtype) : base(nameof(DecoderLayer))
     {
         self_attn = new Attention(c, layer, dtype);
@@ -283,6 +301,11 @@ public sealed class DecoderLayer : nn.Module
 
     public Tensor forward(Tensor hiddenStates, Tensor cos, Tensor sin, Tensor mask, KvCache? cache)
     {
+        if (cache is not null && DecodeLayer.Applies(this, hiddenStates, cos, sin, mask, cache))
+        {
+            return DecodeLayer.Forward(this, hiddenStates, cos, sin, mask, cache);
+        }
+
         using var scope = NewDisposeScope();
         var attn = self_attn.forward(input_layernorm.forward(hiddenStates), cos, sin, mask, cache);
         var (h, normed) = post_attention_layernorm.AddForward(hiddenStates, attn);                // [B, S, D]

@@ -52,12 +52,10 @@ public static partial class DecodeAttention
         var m = mask.is_contiguous() ? mask : mask.contiguous();
         var qc = q.is_contiguous() ? q : q.contiguous();
         var output = empty([b, heads, rows, d], ScalarType.BFloat16);
-        var job = new Job(
+        Run(
             (ushort*)DataPointer(qc), (ushort*)DataPointer(keys), (ushort*)DataPointer(values), (bool*)DataPointer(m), (ushort*)DataPointer(output),
-            (int)heads, (int)rows, (int)mask.shape[2], (int)d, (int)length,
-            keys.stride(0), keys.stride(1), keys.stride(2), values.stride(0), values.stride(1), values.stride(2),
-            (float)(1.0 / Math.Sqrt(d)));
-        GemvWorkers.Run((int)(b * heads), job, minRowsPerPart: 4);
+            (int)b, (int)heads, (int)rows, (int)mask.shape[2], (int)d, (int)length,
+            keys.stride(0), keys.stride(1), keys.stride(2), values.stride(0), values.stride(1), values.stride(2));
         if (!ReferenceEquals(m, mask))
         {
             m.Dispose();
@@ -77,6 +75,17 @@ public static partial class DecodeAttention
     private static float[]? t_work;
 
     private static nint DataPointer(Tensor t) => TensorData.Pointer(t);
+
+    /// <summary>
+    /// <see cref="Run(Tensor, Tensor, Tensor, Tensor)"/> on raw operands: q and y contiguous <c>[B, Hkv, R, d]</c>,
+    /// keys and values <c>[B, Hkv, L, d]</c> with the given element strides, mask bool <c>[B, 1, S, L]</c> contiguous.
+    /// </summary>
+    internal static unsafe void Run(ushort* q, ushort* keys, ushort* values, bool* mask, ushort* y, int b, int heads, int rows, int tokens, int d, int length,
+        long kb, long kh, long kl, long vb, long vh, long vl)
+    {
+        var job = new Job(q, keys, values, mask, y, heads, rows, tokens, d, length, kb, kh, kl, vb, vh, vl, (float)(1.0 / Math.Sqrt(d)));
+        GemvWorkers.Run(b * heads, job, minRowsPerPart: 4);
+    }
 
     private sealed unsafe class Job(
         ushort* q, ushort* k, ushort* v, bool* mask, ushort* y, int heads, int rows, int tokens, int d, int length,

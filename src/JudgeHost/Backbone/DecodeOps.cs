@@ -144,7 +144,15 @@ public static class DecodeOps
         fixed (byte* up_ = up.bytes)
         fixed (byte* yp = y.bytes)
         {
-            ushort* g = (ushort*)gp, u = (ushort*)up_, o = (ushort*)yp;
+            SiluMul((ushort*)gp, (ushort*)up_, (ushort*)yp, n);
+        }
+
+        return y;
+    }
+
+    internal static unsafe void SiluMul(ushort* g, ushort* u, ushort* o, int n)
+    {
+        {
             int i = 0;
             for (; i + 16 <= n; i += 16)
             {
@@ -160,11 +168,9 @@ public static class DecodeOps
                 o[i] = Bf16Gemv.ToBf16(silu * Widen(u[i]));
             }
         }
-
-        return y;
     }
 
-    private static unsafe void NormRow(ushort* x, ushort* w, ushort* y, int d, float eps)
+    internal static unsafe void NormRow(ushort* x, ushort* w, ushort* y, int d, float eps)
     {
         // libtorch squares (pow(2) rounds each square to fp32), sums in fp32 and divides by d.
         var acc = Vector512<float>.Zero;
@@ -196,7 +202,7 @@ public static class DecodeOps
         }
     }
 
-    private static unsafe void Add(ushort* x, ushort* a, ushort* y, int d)
+    internal static unsafe void Add(ushort* x, ushort* a, ushort* y, int d)
     {
         int i = 0;
         for (; i + 16 <= d; i += 16)
@@ -211,7 +217,7 @@ public static class DecodeOps
     }
 
     // One head's d values: out[j] = bf16(bf16(x[j]·cos[j]) + bf16(r[j]·sin[j])), r = (-x[half..], x[..half]).
-    private static unsafe void RotateRow(ushort* x, ushort* cos, ushort* sin, ushort* y, int d)
+    internal static unsafe void RotateRow(ushort* x, ushort* cos, ushort* sin, ushort* y, int d)
     {
         int half = d / 2;
         int j = 0;

@@ -74,6 +74,12 @@ public sealed class KvCache : IDisposable
         return (_keys[layer].narrow(2, 0, Length + steps), _values[layer].narrow(2, 0, Length + steps));
     }
 
+    /// <summary>A layer's whole key buffer <c>[B, Hkv, capacity, d]</c>, for kernels that write the reserved slots in place.</summary>
+    internal Tensor KeyBuffer(int layer) => _keys[layer];
+
+    /// <summary>A layer's whole value buffer <c>[B, Hkv, capacity, d]</c>.</summary>
+    internal Tensor ValueBuffer(int layer) => _values[layer];
+
     /// <summary>Marks the reserved slots as filled (after every layer has been updated).</summary>
     public void Commit(int steps) => Length += steps;
 

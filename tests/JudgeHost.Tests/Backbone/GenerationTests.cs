@@ -74,6 +74,62 @@ public sealed class GenerationTests : IDisposable
     }
 
     [Theory]
+    [InlineData("qwen2", 3)]   // q/k/v biases; 3 rows on the few-row kernel, one of them left-padded
+    [InlineData("llama", 1)]   // llama3 RoPE scaling, untied head; one row on the single-row kernel
+    public void Bf16DecodeSteps_OnRawBuffers_AreBitForBitTheModulePath(string family, int rows)
+    {
+        if (!DecodeOps.Supported || !ManagedLinear.Covers(rows))
+        {
+            return; // no AVX-512: both paths are libtorch's
+        }
+
+        string path = _dir.Combine($"{family}-bf16-d32");
+        TinyCheckpoint.Write(path, family, new TinyCheckpoint.Shape(Hidden: 128, Intermediate: 256, Heads: 4, KvHeads: 2), null, 7);
+        using var model = CheckpointLoader.Load(path, ScalarType.BFloat16, CPU).Model;
+
+        // Prefill 6 slots (row 1 left-padded by 2), then 8 single-token steps fed with each step's argmax.
+        List<Tensor> Steps()
+        {
+            using var cache = model.NewCache(rows, 8);
+            var ids = tensor(Enumerable.Range(0, rows * 6).Select(i => (long)((i * 29) % 250)).ToArray()).view(rows, 6);
+            var valid = ones(rows, 6, dtype: ScalarType.Bool);
+            var pos = arange(6).view(1, 6).expand(rows, 6).contiguous();
+            if (rows > 1)
+            {
+                valid[1, ..2] = false;
+                pos[1] = tensor(new long[] { 0, 0, 0, 1, 2, 3 });
+            }
+
+            var logits = new List<Tensor> { model.Forward(model.Embed(ids), pos, valid, cache, lastOnly: true) };
+            for (int step = 0; step < 8; step++)
+            {
+                var next = logits[^1].argmax(-1);                                                  // [B, 1]
+                var position = pos[.., ^1..] + (step + 1);
+                logits.Add(model.Forward(model.Embed(next), position, ones(rows, 1, dtype: ScalarType.Bool), cache, lastOnly: true));
+            }
+
+            return logits;
+        }
+
+        var fused = Steps();
+        List<Tensor> modules;
+        DecodeLayer.Enabled = false;
+        try
+        {
+            modules = Steps();
+        }
+        finally
+        {
+            DecodeLayer.Enabled = true;
+        }
+
+        for (int i = 0; i < fused.Count; i++)
+        {
+            Assert.True(fused[i].eq(modules[i]).all().item<bool>(), $"step {i}: the raw-buffer layer's logits differ from the module path's");
+        }
+    }
+
+    [Theory]
     [InlineData("qwen2")]   // q/k/v biases, tied head
     [InlineData("llama")]   // llama3 RoPE scaling, untied head
     public void BatchedGeneration_EachRowEqualsRunningItAlone(string family)

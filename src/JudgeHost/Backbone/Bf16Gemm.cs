@@ -8,20 +8,20 @@ using static TorchSharp.torch;
 namespace JudgeHost.Backbone;
 
 /// <summary>
-/// y = x Wᵀ (+ b) for a few bfloat16 rows on the CPU — batched decode, one row per stream — with the arithmetic of
-/// <see cref="Bf16Gemv"/>: bf16 → fp32 by a 16-bit shift, fp32 fused multiply-add, one round-to-nearest-even to bf16
-/// at the end. libtorch's bf16 GEMM (oneDNN) streams the weights at about a third of memory bandwidth for 2–16 rows;
-/// here four weight rows are widened once per 32 columns (even and odd halves) and multiplied into four activation
-/// rows at a time held in sixteen AVX-512 accumulators, the next four weight rows prefetched meanwhile, so the weights
-/// are read once per product at memory bandwidth (up to ~8 rows) or the FMA units are kept busy (~140 G multiply-adds/s
-/// on two cores at 16 rows, against oneDNN's ~100). Rows are split over the cores by <see cref="GemvWorkers"/>. Used
-/// only where AVX-512 exists.
+/// y = x Wᵀ (+ b) for a few bfloat16 rows on the CPU — batched decode, one row per stream: fp32 sums, one
+/// round-to-nearest-even to bf16 at the end. libtorch's bf16 GEMM (oneDNN) streams the weights at about a third of
+/// memory bandwidth for 2–16 rows; here four weight rows at a time are multiplied into four activation rows held in
+/// sixteen AVX-512 accumulators, the next four weight rows prefetched meanwhile, so the weights are read once per
+/// product. Two kernels: on CPUs with AVX512-BF16, VDPBF16PS (two bf16 products into each fp32 lane, as oneDNN does)
+/// from <see cref="Native.ExecutableCode"/>, ~200 G multiply-adds/s on two cores at 16 rows; elsewhere with AVX-512
+/// the managed fp32 kernel below (bf16 widened by a 16-bit shift, fused multiply-add; ~140 G/s). Rows are split over
+/// the cores by <see cref="GemvWorkers"/>.
 /// </summary>
 public static class Bf16Gemm
 {
     /// <summary>
     /// The most activation rows this kernel takes: 16 streams of batched decode. Beyond that the product is bound by
-    /// arithmetic, where oneDNN's AVX512-BF16 dot products (which .NET does not expose) catch up with this fp32 kernel.
+    /// arithmetic, where oneDNN's blocked GEMM catches up.
     /// </summary>
     public const int MaxRows = 16;
 

@@ -152,21 +152,19 @@ public static class DecodeOps
 
     internal static unsafe void SiluMul(ushort* g, ushort* u, ushort* o, int n)
     {
+        int i = 0;
+        for (; i + 16 <= n; i += 16)
         {
-            int i = 0;
-            for (; i + 16 <= n; i += 16)
-            {
-                var x = Load(g + i);
-                var silu = Round(x / (Vector512<float>.One + Vector512.Exp(-x)));
-                Store(o + i, silu * Load(u + i));
-            }
+            var x = Load(g + i);
+            var silu = Round(x / (Vector512<float>.One + Vector512.Exp(-x)));
+            Store(o + i, silu * Load(u + i));
+        }
 
-            for (; i < n; i++)
-            {
-                float x = Widen(g[i]);
-                float silu = Widen(Bf16Gemv.ToBf16(x / (1 + MathF.Exp(-x))));
-                o[i] = Bf16Gemv.ToBf16(silu * Widen(u[i]));
-            }
+        for (; i < n; i++)
+        {
+            float x = Widen(g[i]);
+            float silu = Widen(Bf16Gemv.ToBf16(x / (1 + MathF.Exp(-x))));
+            o[i] = Bf16Gemv.ToBf16(silu * Widen(u[i]));
         }
     }
 

@@ -52,6 +52,13 @@
 #     0.34 / 0.41 / 0.59 (candidate character); g itself at 1,500 / 2,000 steps: 0.24 / 0.20 and 0.66 / 0.72. Copying improves with steps in every arm, the mark
 #     stays at a guess. Next: a drill in which the assistant fetches both characters itself (no other reasoning); if
 #     that fails too, change the format (e.g. the comparison on whole-answer tokens), or a larger model on a GPU.
+#   - 2026-11-24 k4: run g's setup with only the rare mark weighted to balance the classes (`--token-weight " no=20"`;
+#     ~1 "no" per 20 marks). Same measure, teacher-forced on the 25 chats, "no" where the characters differ / "ok" where
+#     they are equal: step 500 1.00 / 0.00, 1,000 1.00 / 0.00, 2,500 1.00 / 0.40 (g at 2,000: 0.20 / 0.97); candidate
+#     character 0.29 / 0.46 / 0.72, right-answer character 0.40 / 0.58 / 0.87; the verdict follows the marks (1.00).
+#     The weight moves the mark's prior, from "ok" everywhere to "no" everywhere, not its dependence on the two
+#     characters before it (balanced accuracy 0.70 against g's 0.59). So the loss weighting is not the missing piece;
+#     the format (or the model size) is.
 # Usage: bash tools/judge/train-bundled-judge.sh [WORK_DIR]   (default artifacts/bundled-judge)
 set -euo pipefail
 cd "$(dirname "$0")/../.."

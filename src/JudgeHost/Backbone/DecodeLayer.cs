@@ -32,7 +32,7 @@ internal static class DecodeLayer
         if (!ManagedLinear.Covers((int)b) || !DecodeOps.Applies(b, hidden, cos, sin, norm1.Weight, norm2.Weight)
             || !DecodeAttention.Supported || d % 32 != 0 || d > 256 || heads / kvHeads > DecodeAttention.MaxQueryRows
             || cos.dim() != 3 || cos.shape[0] != b || cos.shape[1] != 1 || cos.shape[2] != d || !sin.shape.SequenceEqual(cos.shape)
-            || mask.dtype != ScalarType.Bool || !mask.is_contiguous() || mask.dim() != 4 || mask.shape[0] != b || mask.shape[2] != 1
+            || mask.dtype != ScalarType.Bool || !mask.is_contiguous() || mask.dim() != 4 || mask.shape[0] != b || mask.shape[1] != 1 || mask.shape[2] != 1
             || mask.shape[3] != cache.Length + 1)
         {
             return false;

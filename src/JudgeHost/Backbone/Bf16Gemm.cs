@@ -439,28 +439,30 @@ internal static partial class TensorData
 }
 
 /// <summary>
-/// A thread's scratch memory for widened activations, reused call to call: 64-byte aligned, so no 512-bit load splits
-/// a cache line. Valid until the same thread asks again.
+/// Native scratch memory reused call to call (one instance per thread and purpose): 64-byte aligned, so no 512-bit
+/// load splits a cache line. What <see cref="Get"/> returns is valid until the same instance is asked again.
 /// </summary>
 internal sealed unsafe class ScratchBuffer
 {
     [ThreadStatic]
-    private static ScratchBuffer? t_buffer;
+    private static ScratchBuffer? t_activations;
 
-    private float* _pointer;
-    private int _floats;
+    private void* _pointer;
+    private long _bytes;
 
-    public static float* Floats(int floats)
+    /// <summary>This thread's buffer for a product's widened activations.</summary>
+    public static float* Floats(int floats) => (float*)(t_activations ??= new ScratchBuffer()).Get((long)floats * sizeof(float));
+
+    public void* Get(long bytes)
     {
-        var buffer = t_buffer ??= new ScratchBuffer();
-        if (buffer._floats < floats)
+        if (_bytes < bytes)
         {
-            System.Runtime.InteropServices.NativeMemory.AlignedFree(buffer._pointer);
-            buffer._pointer = (float*)System.Runtime.InteropServices.NativeMemory.AlignedAlloc((nuint)floats * sizeof(float), 64);
-            buffer._floats = floats;
+            System.Runtime.InteropServices.NativeMemory.AlignedFree(_pointer);
+            _pointer = System.Runtime.InteropServices.NativeMemory.AlignedAlloc((nuint)bytes, 64);
+            _bytes = bytes;
         }
 
-        return buffer._pointer;
+        return _pointer;
     }
 
     ~ScratchBuffer() => System.Runtime.InteropServices.NativeMemory.AlignedFree(_pointer);

@@ -73,7 +73,7 @@ internal static class DecodeLayer
         var output = empty(hidden.shape, ScalarType.BFloat16);
 
         // Per-row buffers, carved from one per-thread block (kept apart from the products' activation scratch).
-        ushort* work = Workspace.Get(m * ((4 * dim) + (3 * qn) + (2 * kvn) + (3 * inter)));
+        ushort* work = (ushort*)(t_workspace ??= new ScratchBuffer()).Get((long)m * ((4 * dim) + (3 * qn) + (2 * kvn) + (3 * inter)) * sizeof(ushort));
         ushort* normed = work;
         ushort* q = normed + (m * dim);
         ushort* k = q + (m * qn);
@@ -148,28 +148,8 @@ internal static class DecodeLayer
         return output;
     }
 
-    // A thread's block of bf16 scratch for the layer's intermediate rows, reused step to step.
-    private sealed unsafe class Workspace
-    {
-        [ThreadStatic]
-        private static Workspace? t_workspace;
-
-        private ushort* _pointer;
-        private long _length;
-
-        public static ushort* Get(long length)
-        {
-            var w = t_workspace ??= new Workspace();
-            if (w._length < length)
-            {
-                System.Runtime.InteropServices.NativeMemory.AlignedFree(w._pointer);
-                w._pointer = (ushort*)System.Runtime.InteropServices.NativeMemory.AlignedAlloc((nuint)length * sizeof(ushort), 64);
-                w._length = length;
-            }
-
-            return w._pointer;
-        }
-
-        ~Workspace() => System.Runtime.InteropServices.NativeMemory.AlignedFree(_pointer);
-    }
+    // A thread's block of bf16 scratch for the layer's intermediate rows, reused step to step (apart from the
+    // products' activation scratch, which the products overwrite while these rows are live).
+    [ThreadStatic]
+    private static ScratchBuffer? t_workspace;
 }

@@ -15,12 +15,12 @@ namespace JudgeHost.Backbone;
 /// value product takes bf16 operands), fp32 accumulation, the division by the fp32 sum at the end, one rounding to bf16.
 /// (Head) pairs are split over the cores by <see cref="GemvWorkers"/>.
 /// </summary>
-public static partial class DecodeAttention
+public static class DecodeAttention
 {
     /// <summary>The most query rows per KV head (query heads per group x new tokens) this kernel takes.</summary>
     public const int MaxQueryRows = 16;
 
-    public static bool Supported { get; } = Avx512F.IsSupported && Avx512BW.IsSupported && BitConverter.IsLittleEndian;
+    public static bool Supported => Bf16Gemm.Supported;
 
     /// <summary>
     /// Whether q <c>[B, Hkv, R, d]</c> against keys and values <c>[B, Hkv, L, d]</c> can take this path: bf16 on the

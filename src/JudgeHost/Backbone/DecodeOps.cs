@@ -19,7 +19,7 @@ public static class DecodeOps
     /// <summary>The most rows (batch × new tokens) the fused passes take; prefill stays with libtorch's threaded kernels.</summary>
     public const int MaxRows = 64;
 
-    public static bool Supported { get; } = Avx512F.IsSupported && Avx512BW.IsSupported && BitConverter.IsLittleEndian;
+    public static bool Supported => Bf16Gemm.Supported;
 
     /// <summary>Whether bf16 CPU tensors of <paramref name="rows"/> rows, none recorded by autograd, take the fused passes.</summary>
     public static bool Applies(long rows, params ReadOnlySpan<Tensor> tensors)

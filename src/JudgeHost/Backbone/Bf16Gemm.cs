@@ -43,7 +43,7 @@ public static class Bf16Gemm
     }
 
     /// <summary>Computes linear(x, weight, bias); returns bf16 with x's leading shape and weight.shape[0] columns.</summary>
-    public static Tensor Linear(Tensor x, Tensor weight, Tensor? bias) => ManagedLinear.Run(x, [(weight, bias)], single: false)[0];
+    public static Tensor Linear(Tensor x, Tensor weight, Tensor? bias) => ManagedLinear.Run(x, [(weight, Bf16Gemv.RequireBias(bias, weight))], single: false)[0];
 
     /// <summary>
     /// The activations of <paramref name="m"/> rows of <paramref name="k"/> bf16 values as the kernel reads them: as

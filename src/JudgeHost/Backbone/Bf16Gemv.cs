@@ -30,7 +30,12 @@ public static class Bf16Gemv
         bias is null || (bias.dtype == ScalarType.BFloat16 && bias.device_type == DeviceType.CPU && bias.is_contiguous() && bias.NumberOfElements == weight.shape[0]);
 
     /// <summary>Computes linear(x, weight, bias) for a single row; returns bf16 with x's leading shape and weight.shape[0] columns.</summary>
-    public static Tensor Linear(Tensor x, Tensor weight, Tensor? bias) => ManagedLinear.Run(x, [(weight, bias)], single: true)[0];
+    public static Tensor Linear(Tensor x, Tensor weight, Tensor? bias) => ManagedLinear.Run(x, [(weight, RequireBias(bias, weight))], single: true)[0];
+
+    // The direct entry points (callers have checked Applies) refuse a bias the kernels cannot read; ManagedLinear checks
+    // BiasFits before it comes to the kernels.
+    internal static Tensor? RequireBias(Tensor? bias, Tensor weight) => BiasFits(bias, weight) ? bias
+        : throw new ArgumentException($"The managed bf16 products take a contiguous bf16 CPU bias of {weight.shape[0]} values; got {bias!.dtype} [{string.Join(", ", bias.shape)}].", nameof(bias));
 
     /// <summary>The row's <paramref name="cols"/> bf16 values widened to fp32 in this thread's scratch buffer.</summary>
     internal static unsafe float* Activations(ushort* x, int cols)

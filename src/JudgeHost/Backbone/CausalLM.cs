@@ -45,7 +45,7 @@ public sealed class RMSNorm : nn.Module<Tensor, Tensor>
     /// <summary>The residual sum <c>x + a</c> and its norm (one fused pass for a few bf16 rows).</summary>
     public (Tensor Sum, Tensor Normed) AddForward(Tensor x, Tensor a)
     {
-        if (DecodeOps.Applies(x.NumberOfElements / weight.shape[0], x, a, weight) && a.shape.SequenceEqual(x.shape))
+        if (DecodeOps.AppliesElementwise(x, a) && DecodeOps.Applies(1, weight))
         {
             return DecodeOps.AddRmsNorm(x, a, weight, _eps);
         }
@@ -269,7 +269,7 @@ public sealed class Mlp : nn.Module<Tensor, Tensor>
     {
         var gateUp = Proj.ForwardMany(x, gate_proj, up_proj);
         var (gate, up) = (gateUp[0], gateUp[1]);
-        var act = DecodeOps.Applies(gate.NumberOfElements / gate.shape[^1], gate, up) && up.shape.SequenceEqual(gate.shape)
+        var act = DecodeOps.AppliesElementwise(gate, up)
             ? DecodeOps.SiluMul(gate, up)
             : F.silu(gate) * up;
         return down_proj.forward(act);
@@ -310,7 +310,7 @@ public sealed class DecoderLayer : nn.Module
         var attn = self_attn.forward(input_layernorm.forward(hiddenStates), cos, sin, mask, cache);
         var (h, normed) = post_attention_layernorm.AddForward(hiddenStates, attn);                // [B, S, D]
         var mlpOut = mlp.forward(normed);
-        h = DecodeOps.Applies(h.NumberOfElements / h.shape[^1], h, mlpOut) && mlpOut.shape.SequenceEqual(h.shape) ? DecodeOps.Add(h, mlpOut) : h + mlpOut;
+        h = DecodeOps.AppliesElementwise(h, mlpOut) ? DecodeOps.Add(h, mlpOut) : h + mlpOut;
         return h.MoveToOuterDisposeScope();
     }
 }

@@ -98,28 +98,19 @@ internal static class DecodeLayer
         int slot = cache.Length;
 
         // input_layernorm, then q/k/v as one product.
-        for (int r = 0; r < m; r++)
-        {
-            DecodeOps.NormRow(x + (r * dim), (ushort*)TensorData.Pointer(norm1.Weight), normed + (r * dim), dim, (float)norm1.Eps);
-        }
+        DecodeOps.RmsNorm(x, (ushort*)TensorData.Pointer(norm1.Weight), normed, m, dim, (float)norm1.Eps);
 
         ManagedLinear.Run(normed, m, dim, [RawProjection.Of(qp.Weight, qp.Bias, q), RawProjection.Of(kp.Weight, kp.Bias, k), RawProjection.Of(vp.Weight, vp.Bias, v)], single);
 
         // Rotary: queries to [B, H, 1, d] (= [B, Hkv, G, d], the query heads of each KV head together); keys and
         // values straight into the cache's reserved slot.
+        DecodeOps.Rope(q, m, 1, heads, d, cp, sp, qr, qn, d, 0);
+        DecodeOps.Rope(k, m, 1, kvHeads, d, cp, sp, kc + (slot * kl), kb, kh, 0);
         for (int r = 0; r < m; r++)
         {
-            ushort* c = cp + (r * d), sn = sp + (r * d);
-            for (int i = 0; i < heads; i++)
-            {
-                DecodeOps.RotateRow(q + (r * qn) + (i * d), c, sn, qr + (r * qn) + (i * d), d);
-            }
-
             for (int i = 0; i < kvHeads; i++)
             {
-                long at = (r * kb) + (i * kh) + (slot * kl);
-                DecodeOps.RotateRow(k + (r * kvn) + (i * d), c, sn, kc + at, d);
-                new ReadOnlySpan<ushort>(v + (r * kvn) + (i * d), d).CopyTo(new Span<ushort>(vc + at, d));
+                new ReadOnlySpan<ushort>(v + (r * kvn) + (i * d), d).CopyTo(new Span<ushort>(vc + (r * kb) + (i * kh) + (slot * kl), d));
             }
         }
 
@@ -128,11 +119,7 @@ internal static class DecodeLayer
         ManagedLinear.Run(attn, m, qn, [RawProjection.Of(op.Weight, op.Bias, o)], single);
 
         // Residual, post_attention_layernorm, the MLP, residual.
-        for (int r = 0; r < m; r++)
-        {
-            DecodeOps.Add(x + (r * dim), o + (r * dim), h + (r * dim), dim);
-            DecodeOps.NormRow(h + (r * dim), (ushort*)TensorData.Pointer(norm2.Weight), normed2 + (r * dim), dim, (float)norm2.Eps);
-        }
+        DecodeOps.AddRmsNorm(x, o, h, (ushort*)TensorData.Pointer(norm2.Weight), normed2, m, dim, (float)norm2.Eps);
 
         ManagedLinear.Run(normed2, m, dim, [RawProjection.Of(gp.Weight, gp.Bias, g), RawProjection.Of(up.Weight, up.Bias, u)], single);
         DecodeOps.SiluMul(g, u, act, m * inter);

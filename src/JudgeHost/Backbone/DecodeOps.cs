@@ -40,6 +40,10 @@ public static class DecodeOps
         return true;
     }
 
+    /// <summary>Whether two bf16 tensors of one shape (rows of their last dimension) take an elementwise fused pass.</summary>
+    public static bool AppliesElementwise(Tensor x, Tensor a) =>
+        Applies(x.NumberOfElements / x.shape[^1], x, a) && a.shape.SequenceEqual(x.shape);
+
     /// <summary>
     /// transformers' RMSNorm of bf16 rows: <c>weight * (x32 * rsqrt(mean(x32²) + eps)).to(bf16)</c>, the statistics
     /// in fp32, the normalized row rounded to bf16 before the bf16 weight multiplies it.
@@ -47,26 +51,30 @@ public static class DecodeOps
     public static unsafe Tensor RmsNorm(Tensor x, Tensor weight, double eps)
     {
         int d = (int)x.shape[^1];
-        int rows = (int)(x.NumberOfElements / d);
         var y = empty(x.shape, ScalarType.BFloat16);
         fixed (byte* xp = x.bytes)
         fixed (byte* wp = weight.bytes)
         fixed (byte* yp = y.bytes)
         {
-            for (int r = 0; r < rows; r++)
-            {
-                NormRow((ushort*)xp + ((long)r * d), (ushort*)wp, (ushort*)yp + ((long)r * d), d, (float)eps);
-            }
+            RmsNorm((ushort*)xp, (ushort*)wp, (ushort*)yp, (int)(x.NumberOfElements / d), d, (float)eps);
         }
 
         return y;
+    }
+
+    /// <summary><see cref="RmsNorm(Tensor, Tensor, double)"/> of <paramref name="rows"/> contiguous rows of <paramref name="d"/> values.</summary>
+    internal static unsafe void RmsNorm(ushort* x, ushort* w, ushort* y, int rows, int d, float eps)
+    {
+        for (int r = 0; r < rows; r++)
+        {
+            NormRow(x + ((long)r * d), w, y + ((long)r * d), d, eps);
+        }
     }
 
     /// <summary>The residual add <c>x + a</c> (bf16, as libtorch adds) and the RMSNorm of the sum, in one pass.</summary>
     public static unsafe (Tensor Sum, Tensor Normed) AddRmsNorm(Tensor x, Tensor a, Tensor weight, double eps)
     {
         int d = (int)x.shape[^1];
-        int rows = (int)(x.NumberOfElements / d);
         var sum = empty(x.shape, ScalarType.BFloat16);
         var y = empty(x.shape, ScalarType.BFloat16);
         fixed (byte* xp = x.bytes)
@@ -75,15 +83,21 @@ public static class DecodeOps
         fixed (byte* wp = weight.bytes)
         fixed (byte* yp = y.bytes)
         {
-            for (int r = 0; r < rows; r++)
-            {
-                long o = (long)r * d;
-                Add((ushort*)xp + o, (ushort*)ap + o, (ushort*)sp + o, d);
-                NormRow((ushort*)sp + o, (ushort*)wp, (ushort*)yp + o, d, (float)eps);
-            }
+            AddRmsNorm((ushort*)xp, (ushort*)ap, (ushort*)sp, (ushort*)wp, (ushort*)yp, (int)(x.NumberOfElements / d), d, (float)eps);
         }
 
         return (sum, y);
+    }
+
+    /// <summary><see cref="AddRmsNorm(Tensor, Tensor, Tensor, double)"/> of contiguous rows: the sums into <paramref name="sum"/>, their norms into <paramref name="y"/>.</summary>
+    internal static unsafe void AddRmsNorm(ushort* x, ushort* a, ushort* sum, ushort* w, ushort* y, int rows, int d, float eps)
+    {
+        for (int r = 0; r < rows; r++)
+        {
+            long o = (long)r * d;
+            Add(x + o, a + o, sum + o, d);
+            NormRow(sum + o, w, y + o, d, eps);
+        }
     }
 
     /// <summary>The residual add <c>x + a</c> of two bf16 tensors of one shape, rounded as libtorch's bf16 add.</summary>
@@ -107,7 +121,7 @@ public static class DecodeOps
     /// </summary>
     public static unsafe Tensor Rope(Tensor x, int heads, Tensor cos, Tensor sin)
     {
-        long b = x.shape[0], s = x.shape[1];
+        int b = (int)x.shape[0], s = (int)x.shape[1];
         int d = (int)(x.shape[2] / heads);
         var y = empty([b, heads, s, d], ScalarType.BFloat16);
         fixed (byte* xp = x.bytes)
@@ -115,24 +129,30 @@ public static class DecodeOps
         fixed (byte* snp = sin.bytes)
         fixed (byte* yp = y.bytes)
         {
-            for (long bi = 0; bi < b; bi++)
-            {
-                for (long si = 0; si < s; si++)
-                {
-                    long token = (bi * s) + si;
-                    var c = (ushort*)cp + (token * d);
-                    var sn = (ushort*)snp + (token * d);
-                    for (int h = 0; h < heads; h++)
-                    {
-                        var src = (ushort*)xp + (((token * heads) + h) * d);
-                        var dst = (ushort*)yp + ((((bi * heads) + h) * s) + si) * d;
-                        RotateRow(src, c, sn, dst, d);
-                    }
-                }
-            }
+            Rope((ushort*)xp, b, s, heads, d, (ushort*)cp, (ushort*)snp, (ushort*)yp, (long)heads * s * d, (long)s * d, d);
         }
 
         return y;
+    }
+
+    /// <summary>
+    /// <see cref="Rope(Tensor, int, Tensor, Tensor)"/> on raw operands: x <c>[B, S, H·d]</c> and cos/sin <c>[B, S, d]</c>
+    /// contiguous; head h of token (b, s) written at y + b·<paramref name="yb"/> + h·<paramref name="yh"/> + s·<paramref name="ys"/>
+    /// (a KV cache's slot, for instance).
+    /// </summary>
+    internal static unsafe void Rope(ushort* x, int b, int s, int heads, int d, ushort* cos, ushort* sin, ushort* y, long yb, long yh, long ys)
+    {
+        for (long bi = 0; bi < b; bi++)
+        {
+            for (long si = 0; si < s; si++)
+            {
+                long token = (bi * s) + si;
+                for (int h = 0; h < heads; h++)
+                {
+                    RotateRow(x + (((token * heads) + h) * d), cos + (token * d), sin + (token * d), y + (bi * yb) + (h * yh) + (si * ys), d);
+                }
+            }
+        }
     }
 
     /// <summary><c>silu(gate) * up</c> for bf16 tensors of one shape: SiLU in fp32 (x / (1 + exp(-x))) rounded to bf16, then the bf16 product.</summary>
@@ -168,7 +188,7 @@ public static class DecodeOps
         }
     }
 
-    internal static unsafe void NormRow(ushort* x, ushort* w, ushort* y, int d, float eps)
+    private static unsafe void NormRow(ushort* x, ushort* w, ushort* y, int d, float eps)
     {
         // libtorch squares (pow(2) rounds each square to fp32), sums in fp32 and divides by d.
         var acc = Vector512<float>.Zero;
@@ -215,7 +235,7 @@ public static class DecodeOps
     }
 
     // One head's d values: out[j] = bf16(bf16(x[j]·cos[j]) + bf16(r[j]·sin[j])), r = (-x[half..], x[..half]).
-    internal static unsafe void RotateRow(ushort* x, ushort* cos, ushort* sin, ushort* y, int d)
+    private static unsafe void RotateRow(ushort* x, ushort* cos, ushort* sin, ushort* y, int d)
     {
         int half = d / 2;
         int j = 0;

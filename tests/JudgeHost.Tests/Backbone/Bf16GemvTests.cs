@@ -147,6 +147,18 @@ public sealed class Bf16GemvTests
     }
 
     [Fact]
+    public void Kernels_RefuseABiasTheyCannotRead()
+    {
+        using var w = randn([8, 64]).to(ScalarType.BFloat16);
+        using var x = randn([2, 64]).to(ScalarType.BFloat16);
+        using var fp32Bias = randn([8]);
+        using var shortBias = randn([7]).to(ScalarType.BFloat16);
+
+        Assert.Throws<ArgumentException>(() => Bf16Gemv.Linear(x[..1], w, fp32Bias));
+        Assert.Throws<ArgumentException>(() => Bf16Gemm.Linear(x, w, shortBias));
+    }
+
+    [Fact]
     public void ManagedLinear_LeavesProductsThatAutogradRecordsToLibtorch()
     {
         using var w = randn([64, 64]).to(ScalarType.BFloat16).requires_grad_(true);

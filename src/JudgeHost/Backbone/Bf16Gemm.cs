@@ -233,7 +233,7 @@ public static class Bf16Gemm
             var b = Vector128<float>.Zero;
             for (int j = 0; j < count; j++)
             {
-                b = b.WithElement(j, BitConverter.UInt32BitsToSingle((uint)bias[j] << 16));
+                b = b.WithElement(j, Bf16Gemv.FromBf16(bias[j]));
             }
 
             var b2 = Vector256.Create(b, b);
@@ -266,6 +266,19 @@ public static class Bf16Gemm
         var rounded = (u + Vector512.Create(0x7FFFu) + ((u >> 16) & Vector512<uint>.One)) >> 16;
         return Vector512.ConditionalSelect(Vector512.Equals(f, f).AsUInt32(), rounded, Vector512.Create(0x7FC0u));
     }
+
+    /// <summary>Sixteen bf16 values widened to fp32 (exact).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static unsafe Vector512<float> Load16(ushort* p) =>
+        Avx512F.ShiftLeftLogical(Avx512F.ConvertToVector512UInt32(Vector256.Load(p)), 16).AsSingle();
+
+    /// <summary>fp32 rounded to the nearest bf16 value, kept in fp32 (the value a bf16 tensor op would store).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static Vector512<float> RoundToBf16(Vector512<float> v) => (Bf16Bits(v) << 16).AsSingle();
+
+    /// <summary>Sixteen fp32 values rounded to bf16 and stored.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static unsafe void Store16(ushort* p, Vector512<float> v) => Avx512F.ConvertToVector256UInt16(Bf16Bits(v)).Store(p);
 
     // One 16-column half of a 32-column block: the four widened weight vectors times T.Rows activation rows.
     [MethodImpl(MethodImplOptions.AggressiveInlining)]

@@ -61,7 +61,7 @@ public static class Bf16Gemv
             for (int r = from; r < to; r++)
             {
                 float v = Dot(w + ((long)r * cols), x, cols);
-                y[r] = ToBf16(bias is null ? v : v + BitConverter.UInt32BitsToSingle((uint)bias[r] << 16));
+                y[r] = ToBf16(bias is null ? v : v + FromBf16(bias[r]));
             }
         }
 
@@ -93,6 +93,10 @@ public static class Bf16Gemv
             return half.ToScalar();
         }
     }
+
+    // bf16 -> fp32 (exact).
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static float FromBf16(ushort v) => BitConverter.UInt32BitsToSingle((uint)v << 16);
 
     // fp32 -> bf16, round to nearest even (as torch's conversion does); NaN stays NaN.
     [MethodImpl(MethodImplOptions.AggressiveInlining)]

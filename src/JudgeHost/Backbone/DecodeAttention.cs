@@ -168,7 +168,7 @@ public static class DecodeAttention
                 {
                     var e = Vector512.Exp(Vector512.Load(sr + j) - mv);
                     total += e;
-                    Vector512.Store(RoundToBf16(e), sr + j);
+                    Vector512.Store(Bf16Gemm.RoundToBf16(e), sr + j);
                 }
 
                 sums[r] = Vector512.Sum(total);
@@ -190,8 +190,8 @@ public static class DecodeAttention
                     for (int j = 0; j < length; j++)
                     {
                         ushort* vj = vh0 + (j * vl) + i;
-                        var lo = Widen(vj);
-                        var hi = Widen(vj + 16);
+                        var lo = Bf16Gemm.Load16(vj);
+                        var hi = Bf16Gemm.Load16(vj + 16);
                         var w0 = Vector512.Create(p0[j]);
                         var w1 = Vector512.Create(p1[j]);
                         var w2 = Vector512.Create(p2[j]);
@@ -249,13 +249,9 @@ public static class DecodeAttention
     private static unsafe void Output(ushort* y, Vector512<float> lo, Vector512<float> hi, float sum)
     {
         var inv = Vector512.Create(sum);
-        Avx2.Store(y, Avx512BW.ConvertToVector256UInt16(Bf16Gemm.Bf16Bits(lo / inv)));
-        Avx2.Store(y + 16, Avx512BW.ConvertToVector256UInt16(Bf16Gemm.Bf16Bits(hi / inv)));
+        Bf16Gemm.Store16(y, lo / inv);
+        Bf16Gemm.Store16(y + 16, hi / inv);
     }
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static unsafe Vector512<float> Widen(ushort* p) =>
-        Avx512F.ShiftLeftLogical(Avx512F.ConvertToVector512UInt32(Avx.LoadVector256(p)), 16).AsSingle();
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static float MaxOf(Vector512<float> v)
@@ -264,7 +260,4 @@ public static class DecodeAttention
         var q = Vector128.Max(h.GetLower(), h.GetUpper());
         return MathF.Max(MathF.Max(q[0], q[1]), MathF.Max(q[2], q[3]));
     }
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector512<float> RoundToBf16(Vector512<float> f) => (Bf16Gemm.Bf16Bits(f) << 16).AsSingle();
 }

@@ -175,16 +175,16 @@ public static class DecodeOps
         int i = 0;
         for (; i + 16 <= n; i += 16)
         {
-            var x = Load(g + i);
-            var silu = Round(x / (Vector512<float>.One + Vector512.Exp(-x)));
-            Store(o + i, silu * Load(u + i));
+            var x = Bf16Gemm.Load16(g + i);
+            var silu = Bf16Gemm.RoundToBf16(x / (Vector512<float>.One + Vector512.Exp(-x)));
+            Bf16Gemm.Store16(o + i, silu * Bf16Gemm.Load16(u + i));
         }
 
         for (; i < n; i++)
         {
-            float x = Widen(g[i]);
-            float silu = Widen(Bf16Gemv.ToBf16(x / (1 + MathF.Exp(-x))));
-            o[i] = Bf16Gemv.ToBf16(silu * Widen(u[i]));
+            float x = Bf16Gemv.FromBf16(g[i]);
+            float silu = Bf16Gemv.FromBf16(Bf16Gemv.ToBf16(x / (1 + MathF.Exp(-x))));
+            o[i] = Bf16Gemv.ToBf16(silu * Bf16Gemv.FromBf16(u[i]));
         }
     }
 
@@ -195,14 +195,14 @@ public static class DecodeOps
         int i = 0;
         for (; i + 16 <= d; i += 16)
         {
-            var v = Load(x + i);
+            var v = Bf16Gemm.Load16(x + i);
             acc += v * v;
         }
 
         float sq = Vector512.Sum(acc);
         for (; i < d; i++)
         {
-            float v = Widen(x[i]);
+            float v = Bf16Gemv.FromBf16(x[i]);
             sq += v * v;
         }
 
@@ -211,12 +211,12 @@ public static class DecodeOps
         var invV = Vector512.Create(inv);
         for (i = 0; i + 16 <= d; i += 16)
         {
-            Store(y + i, Load(w + i) * Round(Load(x + i) * invV));
+            Bf16Gemm.Store16(y + i, Bf16Gemm.Load16(w + i) * Bf16Gemm.RoundToBf16(Bf16Gemm.Load16(x + i) * invV));
         }
 
         for (; i < d; i++)
         {
-            y[i] = Bf16Gemv.ToBf16(Widen(w[i]) * Widen(Bf16Gemv.ToBf16(Widen(x[i]) * inv)));
+            y[i] = Bf16Gemv.ToBf16(Bf16Gemv.FromBf16(w[i]) * Bf16Gemv.FromBf16(Bf16Gemv.ToBf16(Bf16Gemv.FromBf16(x[i]) * inv)));
         }
     }
 
@@ -225,12 +225,12 @@ public static class DecodeOps
         int i = 0;
         for (; i + 16 <= d; i += 16)
         {
-            Store(y + i, Load(x + i) + Load(a + i));
+            Bf16Gemm.Store16(y + i, Bf16Gemm.Load16(x + i) + Bf16Gemm.Load16(a + i));
         }
 
         for (; i < d; i++)
         {
-            y[i] = Bf16Gemv.ToBf16(Widen(x[i]) + Widen(a[i]));
+            y[i] = Bf16Gemv.ToBf16(Bf16Gemv.FromBf16(x[i]) + Bf16Gemv.FromBf16(a[i]));
         }
     }
 
@@ -243,10 +243,14 @@ public static class DecodeOps
         {
             for (; j < half; j += 16)
             {
-                var lo = Load(x + j);
-                var hi = Load(x + half + j);
-                Store(y + j, Round(lo * Load(cos + j)) + Round(-hi * Load(sin + j)));
-                Store(y + half + j, Round(hi * Load(cos + half + j)) + Round(lo * Load(sin + half + j)));
+                var lo = Bf16Gemm.Load16(x + j);
+                var hi = Bf16Gemm.Load16(x + half + j);
+                var loCos = Bf16Gemm.RoundToBf16(lo * Bf16Gemm.Load16(cos + j));
+                var hiSin = Bf16Gemm.RoundToBf16(-hi * Bf16Gemm.Load16(sin + j));
+                var hiCos = Bf16Gemm.RoundToBf16(hi * Bf16Gemm.Load16(cos + half + j));
+                var loSin = Bf16Gemm.RoundToBf16(lo * Bf16Gemm.Load16(sin + half + j));
+                Bf16Gemm.Store16(y + j, loCos + hiSin);
+                Bf16Gemm.Store16(y + half + j, hiCos + loSin);
             }
 
             return;
@@ -254,25 +258,10 @@ public static class DecodeOps
 
         for (; j < d; j++)
         {
-            float rot = j < half ? -Widen(x[j + half]) : Widen(x[j - half]);
-            float a = Widen(Bf16Gemv.ToBf16(Widen(x[j]) * Widen(cos[j])));
-            float b = Widen(Bf16Gemv.ToBf16(rot * Widen(sin[j])));
+            float rot = j < half ? -Bf16Gemv.FromBf16(x[j + half]) : Bf16Gemv.FromBf16(x[j - half]);
+            float a = Bf16Gemv.FromBf16(Bf16Gemv.ToBf16(Bf16Gemv.FromBf16(x[j]) * Bf16Gemv.FromBf16(cos[j])));
+            float b = Bf16Gemv.FromBf16(Bf16Gemv.ToBf16(rot * Bf16Gemv.FromBf16(sin[j])));
             y[j] = Bf16Gemv.ToBf16(a + b);
         }
     }
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static float Widen(ushort v) => BitConverter.UInt32BitsToSingle((uint)v << 16);
-
-    // Sixteen bf16 values widened to fp32 (exact).
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static unsafe Vector512<float> Load(ushort* p) =>
-        Avx512F.ShiftLeftLogical(Avx512F.ConvertToVector512UInt32(Vector256.Load(p)), 16).AsSingle();
-
-    // fp32 rounded to the nearest bf16 value, kept in fp32 (the value a bf16 tensor op would store).
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector512<float> Round(Vector512<float> v) => (Bf16Gemm.Bf16Bits(v) << 16).AsSingle();
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static unsafe void Store(ushort* p, Vector512<float> v) => Avx512F.ConvertToVector256UInt16(Bf16Gemm.Bf16Bits(v)).Store(p);
 }
